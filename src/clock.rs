@@ -1,0 +1,118 @@
+//! "Now" as an injectable value, so time-dependent logic (event phases, rotations, reset-token
+//! expiry, rate limits) can be tested with a fixed or advancing clock.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+/// The application's clock. `Clock::system()` reads the real time; `Clock::manual(t)` starts
+/// at `t` and only moves when told to.
+#[derive(Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<RwLock<DateTime<Utc>>>>,
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clock")
+            .field("manual", &self.manual.is_some())
+            .finish()
+    }
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Self { manual: None }
+    }
+
+    pub fn manual(start: DateTime<Utc>) -> Self {
+        Self {
+            manual: Some(Arc::new(RwLock::new(start))),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.manual {
+            None => Utc::now(),
+            Some(t) => *t.read().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
+    /// Moves a manual clock forward; no effect on the system clock.
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Some(t) = &self.manual {
+            let mut guard = t.write().unwrap_or_else(|e| e.into_inner());
+            *guard += by;
+        }
+    }
+
+    /// Sets a manual clock; no effect on the system clock.
+    pub fn set(&self, to: DateTime<Utc>) {
+        if let Some(t) = &self.manual {
+            *t.write().unwrap_or_else(|e| e.into_inner()) = to;
+        }
+    }
+}
+
+/// Parses a config date-time. Without an offset it is the server's local time, like the old
+/// system; seconds and a date-only form are accepted too (the old one crashed on them).
+pub fn parse_config_datetime(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(raw) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
+    Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// Formats a time as the old API did: local time, ISO without zone, with seconds.
+pub fn local_iso(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_datetimes_in_every_old_form() {
+        let a = parse_config_datetime("2023-08-17T20:00").unwrap();
+        assert_eq!(parse_config_datetime("2023-08-17T20:00:00").unwrap(), a);
+        assert_eq!(parse_config_datetime("2023-08-17 20:00").unwrap(), a);
+        assert_eq!(local_iso(a), "2023-08-17T20:00:00");
+        assert!(parse_config_datetime("2023-08-17").unwrap() < a);
+        assert_eq!(
+            parse_config_datetime("2023-08-17T20:00:00Z")
+                .unwrap()
+                .to_rfc3339(),
+            "2023-08-17T20:00:00+00:00"
+        );
+        assert!(parse_config_datetime("next tuesday").is_none());
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let c = Clock::manual(start);
+        assert_eq!(c.now(), start);
+        c.advance(chrono::Duration::hours(25));
+        assert_eq!(c.now(), start + chrono::Duration::hours(25));
+    }
+}

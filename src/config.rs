@@ -1,0 +1,653 @@
+//! Configuration: the old system's three YAML files (`config.yaml`, `secrets.yaml`,
+//! `servers.yaml`), with the same key names and meaning, plus additive new keys with defaults.
+//!
+//! Layering is defaults → file → `KACKY_<KEY>` environment variable. Every problem is reported
+//! as a [`ConfigError`] naming the file, the key and what was expected, so `main` can print
+//! one line and exit with code 2 instead of panicking.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde_yaml::{Mapping, Value};
+
+use crate::clock::parse_config_datetime;
+
+mod servers;
+pub use servers::{Playlist, ServerConfig, Servers};
+
+/// A configuration problem: which file, which key, what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(file: impl Into<String>, key: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            key: key.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(k) => write!(f, "{}: key `{}`: {}", self.file, k, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where the three files are. Resolution mirrors the old system: explicit flag, else the
+/// `CONFIG_FILE`/`SECRETS_FILE`/`SERVERS_FILE` variable when set and non-empty, else the bare
+/// file name in the current directory.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigPaths {
+    pub config: Option<PathBuf>,
+    pub secrets: Option<PathBuf>,
+    pub servers: Option<PathBuf>,
+}
+
+fn resolve(flag: &Option<PathBuf>, var: &str, default: &str) -> (PathBuf, bool) {
+    if let Some(p) = flag {
+        return (p.clone(), true);
+    }
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => (PathBuf::from(v), true),
+        _ => (PathBuf::from(default), false),
+    }
+}
+
+/// Secret strings never show up in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_set(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+/// `KK` (Kackiest Kacky, TMNF) or `KR` (Kacky Reloaded, TM2020).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    Kk,
+    Kr,
+}
+
+impl EventType {
+    /// Case-insensitive, like the old database collation.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "KK" => Some(Self::Kk),
+            "KR" => Some(Self::Kr),
+            _ => None,
+        }
+    }
+    pub fn as_upper(self) -> &'static str {
+        match self {
+            Self::Kk => "KK",
+            Self::Kr => "KR",
+        }
+    }
+    pub fn as_lower(self) -> &'static str {
+        match self {
+            Self::Kk => "kk",
+            Self::Kr => "kr",
+        }
+    }
+}
+
+/// `logtype`: where log lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    Stdout,
+    File(PathBuf),
+}
+
+/// The whole runtime configuration, typed and validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub port: u16,
+    pub bind_hosts: String,
+    pub compstart: Option<DateTime<Utc>>,
+    pub compend: Option<DateTime<Utc>>,
+    pub eventtype: EventType,
+    pub edition: i64,
+    pub playlist: Playlist,
+    /// Minutes per map for `playlist: linear`.
+    pub timelimit: i64,
+    pub log_target: LogTarget,
+    /// A `tracing` level name (`debug`, `info`, `warn`, `error`).
+    pub loglevel: String,
+    pub testing_mode: bool,
+    pub testing_compstart: Option<DateTime<Utc>>,
+    pub testing_compend: Option<DateTime<Utc>>,
+    pub database: PathBuf,
+    pub gameserver_api_url: String,
+    pub records_api_url: String,
+    pub sendgrid_api_url: String,
+    pub mail_from: String,
+    /// Empty = echo any origin, like the old flask-cors setup.
+    pub cors_origins: Vec<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub poll_interval_s: u64,
+    pub jwt_expiry_days: i64,
+    /// Failed logins / reset requests allowed per client (and per username) per minute.
+    pub login_rate_per_min: u32,
+    pub api_pwd: Secret,
+    pub jwt_secret: Secret,
+    pub sendgrid_api_key: Secret,
+    pub records_api_key: Secret,
+    pub msg_send_pwd: Secret,
+    pub servers: Servers,
+    /// True when no config file was found: a demo on a simulated live event.
+    pub demo: bool,
+}
+
+/// A top-level key we know: in which file it lives.
+struct Known {
+    key: &'static str,
+    secret: bool,
+}
+
+const fn k(key: &'static str) -> Known {
+    Known { key, secret: false }
+}
+const fn s(key: &'static str) -> Known {
+    Known { key, secret: true }
+}
+
+const KNOWN: &[Known] = &[
+    k("port"),
+    k("bind_hosts"),
+    k("bind_host"),
+    k("workers"),
+    k("threads"),
+    k("install_dir"),
+    k("compstart"),
+    k("compend"),
+    k("eventtype"),
+    k("edition"),
+    k("playlist"),
+    k("timelimit"),
+    k("logtype"),
+    k("logfile"),
+    k("loglevel"),
+    k("logger_name"),
+    k("dbhost"),
+    k("dbport"),
+    k("dbname"),
+    k("testing_mode"),
+    k("testing_compstart"),
+    k("testing_compend"),
+    k("min_mapid"),
+    k("max_mapid"),
+    k("database"),
+    k("gameserver_api_url"),
+    k("records_api_url"),
+    k("sendgrid_api_url"),
+    k("mail_from"),
+    k("cors_origins"),
+    k("trusted_proxies"),
+    k("poll_interval_s"),
+    k("jwt_expiry_days"),
+    k("login_rate_per_min"),
+    s("api_pwd"),
+    s("flask_secret"),
+    s("jwt_secret"),
+    s("sendgrid_api_key"),
+    s("dbuser"),
+    s("dbpwd"),
+    s("records_api_key"),
+    s("msg_send_pwd"),
+];
+
+/// Keys of the old MariaDB setup: accepted so old files load, but SQLite needs none of them.
+const IGNORED: &[&str] = &[
+    "dbhost",
+    "dbport",
+    "dbname",
+    "dbuser",
+    "dbpwd",
+    "workers",
+    "threads",
+    "install_dir",
+    "min_mapid",
+    "max_mapid",
+    "flask_secret",
+    "logger_name",
+];
+
+/// One file's values after env overrides, with typed getters that produce [`ConfigError`]s.
+pub(crate) struct Source {
+    pub(crate) file: String,
+    pub(crate) values: BTreeMap<String, Value>,
+}
+
+impl Source {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.values.get(key).filter(|v| !v.is_null())
+    }
+    fn err(&self, key: &str, msg: impl Into<String>) -> ConfigError {
+        ConfigError::new(&self.file, Some(key), msg)
+    }
+    fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(v) => Err(self.err(key, format!("expected a string, found {}", describe(v)))),
+        }
+    }
+    fn int(&self, key: &str) -> Result<Option<i64>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
+            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().ok()),
+            Some(v) => Err(self.err(key, format!("expected an integer, found {}", describe(v)))),
+        }
+    }
+    fn positive(&self, key: &str, default: i64) -> Result<i64, ConfigError> {
+        let v = self.int(key)?.unwrap_or(default);
+        if v <= 0 {
+            return Err(self.err(key, format!("expected a positive integer, found {v}")));
+        }
+        Ok(v)
+    }
+    fn boolean(&self, key: &str) -> Result<bool, ConfigError> {
+        match self.get(key) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::Number(n)) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" | "" => Ok(false),
+                _ => Err(self.err(key, format!("expected true/false or 1/0, found \"{s}\""))),
+            },
+            Some(v) => Err(self.err(
+                key,
+                format!("expected true/false or 1/0, found {}", describe(v)),
+            )),
+        }
+    }
+    fn datetime(&self, key: &str) -> Result<Option<DateTime<Utc>>, ConfigError> {
+        let Some(raw) = self.string(key)? else {
+            return Ok(None);
+        };
+        parse_config_datetime(&raw).map(Some).ok_or_else(|| {
+            self.err(key, format!("expected a date-time like 2023-08-17T20:00 (local time) or 2023-08-17T20:00:00+02:00, found \"{raw}\""))
+        })
+    }
+    fn list(&self, key: &str) -> Result<Vec<String>, ConfigError> {
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(s
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.trim().to_owned()),
+                    other => Err(self.err(
+                        key,
+                        format!(
+                            "expected a list of strings, found an item {}",
+                            describe(other)
+                        ),
+                    )),
+                })
+                .collect(),
+            Some(v) => Err(self.err(
+                key,
+                format!("expected a list of strings, found {}", describe(v)),
+            )),
+        }
+    }
+    fn secret(&self, key: &str) -> Result<Secret, ConfigError> {
+        Ok(Secret(self.string(key)?.unwrap_or_default()))
+    }
+}
+
+pub(crate) fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string \"{s}\""),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(_) => "a tagged value".into(),
+    }
+}
+
+/// Reads one YAML file into a top-level mapping. A missing file is `Ok(None)`.
+pub(crate) fn read_yaml(path: &Path) -> Result<Option<Mapping>, ConfigError> {
+    let name = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::new(
+                name,
+                None,
+                format!("cannot read the file: {e}"),
+            ))
+        }
+    };
+    match serde_yaml::from_str::<Value>(&text) {
+        Ok(Value::Null) => Ok(Some(Mapping::new())),
+        Ok(Value::Mapping(m)) => Ok(Some(m)),
+        Ok(other) => Err(ConfigError::new(
+            name,
+            None,
+            format!(
+                "expected a mapping of keys to values at the top level, found {}",
+                describe(&other)
+            ),
+        )),
+        Err(e) => Err(ConfigError::new(name, None, format!("not valid YAML: {e}"))),
+    }
+}
+
+/// Builds a [`Source`] from a file's mapping plus `KACKY_<KEY>` overrides for its known keys.
+fn source(file: &Path, map: Mapping, secret: bool) -> Result<Source, ConfigError> {
+    let name = file.display().to_string();
+    let mut values = BTreeMap::new();
+    for (key, value) in map {
+        let Value::String(key) = key else {
+            return Err(ConfigError::new(
+                &name,
+                None,
+                format!("expected string keys, found {}", describe(&key)),
+            ));
+        };
+        if !KNOWN.iter().any(|k| k.key == key) {
+            tracing::warn!("{name}: unknown key `{key}` ignored");
+        }
+        values.insert(key, value);
+    }
+    for known in KNOWN.iter().filter(|k| k.secret == secret) {
+        let var = format!("KACKY_{}", known.key.to_ascii_uppercase());
+        if let Ok(raw) = std::env::var(&var) {
+            let value = serde_yaml::from_str::<Value>(&raw).unwrap_or(Value::String(raw.clone()));
+            // Secrets stay strings even when they look like numbers.
+            let value = if secret { Value::String(raw) } else { value };
+            values.insert(known.key.to_owned(), value);
+        }
+    }
+    Ok(Source { file: name, values })
+}
+
+impl Settings {
+    /// Loads all three files. `Ok(settings)` with `demo = true` when no config file exists at
+    /// the default location.
+    pub fn load(paths: &ConfigPaths) -> Result<Self, ConfigError> {
+        let (config_path, explicit) = resolve(&paths.config, "CONFIG_FILE", "config.yaml");
+        let (secrets_path, secrets_explicit) =
+            resolve(&paths.secrets, "SECRETS_FILE", "secrets.yaml");
+        let (servers_path, servers_explicit) =
+            resolve(&paths.servers, "SERVERS_FILE", "servers.yaml");
+        let config_map = read_yaml(&config_path)?;
+        let demo = config_map.is_none();
+        if demo && explicit {
+            return Err(ConfigError::new(
+                config_path.display().to_string(),
+                None,
+                "file not found",
+            ));
+        }
+        let secrets_map = read_yaml(&secrets_path)?;
+        if secrets_map.is_none() && secrets_explicit {
+            return Err(ConfigError::new(
+                secrets_path.display().to_string(),
+                None,
+                "file not found",
+            ));
+        }
+        let cfg = source(&config_path, config_map.unwrap_or_default(), false)?;
+        let sec = source(&secrets_path, secrets_map.unwrap_or_default(), true)?;
+        let mut settings = Self::from_sources(&cfg, &sec, demo)?;
+        settings.servers = match read_yaml(&servers_path)? {
+            Some(map) => Servers::from_mapping(&servers_path.display().to_string(), map)?,
+            None if servers_explicit => {
+                return Err(ConfigError::new(
+                    servers_path.display().to_string(),
+                    None,
+                    "file not found",
+                ))
+            }
+            None if demo => Servers::demo(),
+            None => Servers::default(),
+        };
+        Ok(settings)
+    }
+
+    fn from_sources(cfg: &Source, sec: &Source, demo: bool) -> Result<Self, ConfigError> {
+        for key in IGNORED {
+            if cfg.get(key).is_some() || sec.get(key).is_some() {
+                tracing::info!("config key `{key}` is accepted for compatibility and ignored");
+            }
+        }
+        let eventtype = match cfg.string("eventtype")? {
+            None => EventType::Kr,
+            Some(t) => EventType::parse(&t)
+                .ok_or_else(|| cfg.err("eventtype", format!("expected KK or KR, found \"{t}\"")))?,
+        };
+        let playlist = match cfg
+            .string("playlist")?
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("custom") => Playlist::Custom,
+            Some("linear") => Playlist::Linear,
+            Some(other) => {
+                return Err(cfg.err(
+                    "playlist",
+                    format!("expected custom or linear, found \"{other}\""),
+                ))
+            }
+        };
+        let log_target = match cfg
+            .string("logtype")?
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            None | Some("STDOUT") => LogTarget::Stdout,
+            Some("FILE") => {
+                let raw = cfg.string("logfile")?.ok_or_else(|| {
+                    cfg.err(
+                        "logfile",
+                        "expected a file path (required when logtype is FILE)",
+                    )
+                })?;
+                LogTarget::File(expand_home(&raw))
+            }
+            Some(other) => {
+                return Err(cfg.err(
+                    "logtype",
+                    format!("expected STDOUT or FILE, found \"{other}\""),
+                ))
+            }
+        };
+        let loglevel =
+            match cfg
+                .string("loglevel")?
+                .as_deref()
+                .map(str::to_ascii_uppercase)
+                .as_deref()
+            {
+                None | Some("INFO") => "info",
+                Some("DEBUG") => "debug",
+                Some("WARNING") | Some("WARN") => "warn",
+                Some("ERROR") | Some("CRITICAL") => "error",
+                Some(other) => return Err(cfg.err(
+                    "loglevel",
+                    format!(
+                        "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, found \"{other}\""
+                    ),
+                )),
+            };
+        let port = match cfg.int("port")? {
+            None => 5005,
+            Some(p) => u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
+                cfg.err("port", format!("expected a port number 1-65535, found {p}"))
+            })?,
+        };
+        let bind_hosts = match cfg.string("bind_hosts")? {
+            Some(h) => h,
+            None => cfg
+                .string("bind_host")?
+                .unwrap_or_else(|| "127.0.0.1".into()),
+        };
+        let trusted_proxies = cfg
+            .list("trusted_proxies")?
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    cfg.err(
+                        "trusted_proxies",
+                        format!("expected IP addresses, found \"{p}\""),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let jwt_secret = sec.secret("jwt_secret")?;
+        if !demo && !jwt_secret.is_set() {
+            return Err(sec.err(
+                "jwt_secret",
+                "is missing: expected a long random string used to sign login tokens",
+            ));
+        }
+        let testing_mode = demo || cfg.boolean("testing_mode")?;
+        let settings = Self {
+            port,
+            bind_hosts,
+            compstart: cfg.datetime("compstart")?,
+            compend: cfg.datetime("compend")?,
+            eventtype,
+            edition: cfg.int("edition")?.unwrap_or(4),
+            playlist,
+            timelimit: cfg.positive("timelimit", 10)?,
+            log_target,
+            loglevel: loglevel.to_owned(),
+            testing_mode,
+            testing_compstart: cfg.datetime("testing_compstart")?,
+            testing_compend: cfg.datetime("testing_compend")?,
+            database: PathBuf::from(cfg.string("database")?.unwrap_or_else(|| "kacky.db".into())),
+            gameserver_api_url: cfg
+                .string("gameserver_api_url")?
+                .unwrap_or_else(|| "https://kackyreloaded.com/api/".into()),
+            records_api_url: cfg
+                .string("records_api_url")?
+                .unwrap_or_else(|| "https://records.kacky.gg".into()),
+            sendgrid_api_url: cfg
+                .string("sendgrid_api_url")?
+                .unwrap_or_else(|| "https://api.sendgrid.com".into()),
+            mail_from: cfg
+                .string("mail_from")?
+                .unwrap_or_else(|| "kacky@dingens.me".into()),
+            cors_origins: cfg.list("cors_origins")?,
+            trusted_proxies,
+            poll_interval_s: cfg.positive("poll_interval_s", 60)? as u64,
+            jwt_expiry_days: cfg.positive("jwt_expiry_days", 100)?,
+            login_rate_per_min: cfg.positive("login_rate_per_min", 10)?.min(u32::MAX as i64) as u32,
+            api_pwd: sec.secret("api_pwd")?,
+            jwt_secret,
+            sendgrid_api_key: sec.secret("sendgrid_api_key")?,
+            records_api_key: sec.secret("records_api_key")?,
+            msg_send_pwd: sec.secret("msg_send_pwd")?,
+            servers: Servers::default(),
+            demo,
+        };
+        if let (Some(a), Some(b)) = (settings.compstart, settings.compend) {
+            if b < a {
+                return Err(cfg.err("compend", "expected a date-time after compstart"));
+            }
+        }
+        Ok(settings)
+    }
+}
+
+fn expand_home(raw: &str) -> PathBuf {
+    match (raw.strip_prefix('~'), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => PathBuf::from(format!("{home}{rest}")),
+        _ => PathBuf::from(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(yaml: &str) -> Source {
+        let map: Mapping = serde_yaml::from_str(yaml).unwrap();
+        Source {
+            file: "config.yaml".into(),
+            values: map
+                .into_iter()
+                .map(|(k, v)| (k.as_str().unwrap().to_owned(), v))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn old_file_with_db_keys_loads() {
+        let cfg = src("port: 5005\nbind_hosts: 0.0.0.0\ncompstart: 2023-08-17T20:00\ncompend: '2023-09-17T22:00:00'\neventtype: KR\nedition: 4\nplaylist: custom\nlogtype: STDOUT\nloglevel: INFO\ndbhost: x\ndbport: 3306\ntesting_mode: 0\n");
+        let sec = src("jwt_secret: abc\napi_pwd: p\ndbuser: root\n");
+        let s = Settings::from_sources(&cfg, &sec, false).unwrap();
+        assert_eq!(s.bind_hosts, "0.0.0.0");
+        assert_eq!(s.eventtype, EventType::Kr);
+        assert!(s.compstart.unwrap() < s.compend.unwrap());
+        assert!(!s.testing_mode);
+    }
+
+    #[test]
+    fn readme_spelling_bind_host_is_accepted() {
+        let s = Settings::from_sources(&src("bind_host: 10.0.0.1"), &src("jwt_secret: x"), false)
+            .unwrap();
+        assert_eq!(s.bind_hosts, "10.0.0.1");
+    }
+
+    #[test]
+    fn errors_name_key_and_expectation() {
+        let e =
+            Settings::from_sources(&src("port: abc"), &src("jwt_secret: x"), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.yaml: key `port`: expected an integer, found the string \"abc\""
+        );
+        let e = Settings::from_sources(
+            &src("loglevel: \"__import__('os')\""),
+            &src("jwt_secret: x"),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("loglevel"));
+        let e = Settings::from_sources(&src("port: 1"), &src("api_pwd: x"), false).unwrap_err();
+        assert!(e.to_string().contains("jwt_secret"));
+    }
+}

@@ -1,0 +1,107 @@
+//! SQLite access: the connection pool with its pragmas, embedded migrations, the history seed,
+//! and one module per aggregate. All SQL lives below this module; functions take a
+//! `&Connection` and return domain structs, and async callers go through [`Db::run`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+
+pub mod events;
+pub mod maps;
+pub mod meta;
+pub mod seed;
+pub mod wr;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Everything that can go wrong below the API layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] refinery::Error),
+    #[error("seed data is broken: {0}")]
+    Seed(String),
+    #[error("background task failed: {0}")]
+    Join(String),
+}
+
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// Cheap-to-clone handle on the pool; the only way the async code touches SQLite.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+/// Applied to every new connection. WAL lets readers run beside the single writer;
+/// `synchronous=NORMAL` in WAL mode can lose the last transactions on power loss (never
+/// corrupts), a fair trade for a site whose data is re-creatable; `busy_timeout` makes a second
+/// writer wait instead of failing.
+fn init_connection(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_millis(5000))?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+    Ok(())
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and builds the pool.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| DbError::Seed(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(init_connection);
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)?;
+        Ok(Self { pool })
+    }
+
+    /// A pooled connection for synchronous callers (CLI commands, start-up).
+    pub fn conn(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` on a pooled connection on the blocking thread pool, so SQLite never blocks the
+    /// async runtime and no connection is held across an `.await`.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Join(e.to_string())))?
+    }
+
+    /// Applies pending migrations; returns the schema version afterwards.
+    pub fn migrate(&self) -> Result<i64, DbError> {
+        let mut conn = self.conn()?;
+        embedded::migrations::runner().run(&mut *conn)?;
+        schema_version(&conn)
+    }
+}
+
+/// The highest applied migration version.
+pub fn schema_version(conn: &Connection) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history",
+        [],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,115 @@
+//! Command line: parses arguments and calls the library. `serve` is the default.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kacky_backend::clock::Clock;
+use kacky_backend::config::{ConfigPaths, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "kacky-backend",
+    version,
+    about = "Backend of the Kacky event website (one binary, one SQLite file)"
+)]
+struct Cli {
+    /// config.yaml (default: $CONFIG_FILE, else ./config.yaml)
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// secrets.yaml (default: $SECRETS_FILE, else ./secrets.yaml)
+    #[arg(long, global = true)]
+    secrets: Option<PathBuf>,
+    /// servers.yaml (default: $SERVERS_FILE, else ./servers.yaml)
+    #[arg(long, global = true)]
+    servers: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Create or upgrade the database schema and load the history, then exit.
+    Migrate,
+    /// Validate the configuration files and exit (code 2 on a problem).
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let paths = ConfigPaths {
+        config: cli.config,
+        secrets: cli.secrets,
+        servers: cli.servers,
+    };
+    let settings = match Settings::load(&paths) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = kacky_backend::init_logging(&settings) {
+        eprintln!("error: cannot set up logging: {e}");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => migrate(settings),
+        Command::CheckConfig => check_config(&settings),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.demo {
+        tracing::warn!("no config.yaml found: serving a DEMO (history + simulated live event) on 127.0.0.1:{}. Not for production.", settings.port);
+    }
+    let addr = format!("{}:{}", settings.bind_hosts, settings.port);
+    let state = kacky_backend::prepare(settings, Clock::system())?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        tracing::info!("listening on http://{}", listener.local_addr()?);
+        kacky_backend::serve(listener, state, kacky_backend::shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let state = kacky_backend::prepare(settings, Clock::system())?;
+    println!(
+        "database {} is at schema version {}",
+        state.settings.database.display(),
+        state.schema_version
+    );
+    Ok(())
+}
+
+fn check_config(settings: &Settings) -> anyhow::Result<()> {
+    println!(
+        "configuration OK{}",
+        if settings.demo {
+            " (no config.yaml: demo mode)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "event: {}{}, servers configured: {}",
+        settings.eventtype.as_upper(),
+        settings.edition,
+        settings.servers.list.len()
+    );
+    Ok(())
+}
