@@ -513,8 +513,8 @@ impl Settings {
             };
         let port = match cfg.int("port")? {
             None => 5005,
-            Some(p) => u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
-                cfg.err("port", format!("expected a port number 1-65535, found {p}"))
+            Some(p) => u16::try_from(p).map_err(|_| {
+                cfg.err("port", format!("expected a port number 0-65535 (0 = any free port), found {p}"))
             })?,
         };
         let bind_hosts = match cfg.string("bind_hosts")? {

@@ -1,0 +1,6 @@
+//! HTTP integration tests: the real router on 127.0.0.1 with a real SQLite file per test.
+
+mod common;
+
+mod binary;
+mod public;
