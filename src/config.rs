@@ -493,28 +493,32 @@ impl Settings {
                 ))
             }
         };
-        let loglevel =
-            match cfg
-                .string("loglevel")?
-                .as_deref()
-                .map(str::to_ascii_uppercase)
-                .as_deref()
-            {
-                None | Some("INFO") => "info",
-                Some("DEBUG") => "debug",
-                Some("WARNING") | Some("WARN") => "warn",
-                Some("ERROR") | Some("CRITICAL") => "error",
-                Some(other) => return Err(cfg.err(
+        let loglevel = match cfg
+            .string("loglevel")?
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            None | Some("INFO") => "info",
+            Some("DEBUG") => "debug",
+            Some("WARNING") | Some("WARN") => "warn",
+            Some("ERROR") | Some("CRITICAL") => "error",
+            Some(other) => {
+                return Err(cfg.err(
                     "loglevel",
                     format!(
                         "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, found \"{other}\""
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let port = match cfg.int("port")? {
             None => 5005,
             Some(p) => u16::try_from(p).map_err(|_| {
-                cfg.err("port", format!("expected a port number 0-65535 (0 = any free port), found {p}"))
+                cfg.err(
+                    "port",
+                    format!("expected a port number 0-65535 (0 = any free port), found {p}"),
+                )
             })?,
         };
         let bind_hosts = match cfg.string("bind_hosts")? {

@@ -24,6 +24,8 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod event;
+pub mod import;
+pub mod live;
 pub mod tmtext;
 
 use api::AppState;
@@ -71,7 +73,16 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    serve_router(listener, api::router(state), shutdown).await
+}
+
+/// Serves an already built router (see [`api::router_with`]).
+pub async fn serve_router(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

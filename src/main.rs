@@ -30,7 +30,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default).
-    Serve,
+    Serve {
+        /// Benchmarking only: also serve this file's bytes at `/__fixed`, behind the same
+        /// middleware, as the throughput ceiling for responses of that size.
+        #[arg(long, hide = true)]
+        bench_fixed_body: Option<PathBuf>,
+    },
     /// Create or upgrade the database schema and load the history, then exit.
     Migrate,
     /// Validate the configuration files and exit (code 2 on a problem).
@@ -55,8 +60,10 @@ fn main() -> ExitCode {
         eprintln!("error: cannot set up logging: {e}");
         return ExitCode::from(2);
     }
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings),
+    let result = match cli.command.unwrap_or(Command::Serve {
+        bench_fixed_body: None,
+    }) {
+        Command::Serve { bench_fixed_body } => serve(settings, bench_fixed_body),
         Command::Migrate => migrate(settings),
         Command::CheckConfig => check_config(&settings),
     };
@@ -69,7 +76,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(settings: Settings) -> anyhow::Result<()> {
+fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Result<()> {
     if settings.demo {
         tracing::warn!("no config.yaml found: serving a DEMO (history + simulated live event) on 127.0.0.1:{}. Not for production.", settings.port);
     }
@@ -81,7 +88,24 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
-        kacky_backend::serve(listener, state, kacky_backend::shutdown_signal()).await?;
+        let mut extra = axum::Router::new();
+        if let Some(path) = bench_fixed_body {
+            let body = axum::body::Bytes::from(std::fs::read(&path)?);
+            extra = extra.route(
+                "/__fixed",
+                axum::routing::get(move || {
+                    let body = body.clone();
+                    async move {
+                        (
+                            [(axum::http::header::CONTENT_TYPE, "application/json")],
+                            body,
+                        )
+                    }
+                }),
+            );
+        }
+        let router = kacky_backend::api::router_with(state, extra);
+        kacky_backend::serve_router(listener, router, kacky_backend::shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -64,8 +64,15 @@ pub fn text(body: impl Into<String>) -> Response {
 
 /// The whole route table, top to bottom.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The route table plus `extra` routes behind the same middleware (the benchmark's
+/// fixed-body ceiling endpoint uses this).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
     Router::new()
+        .merge(extra)
         .merge(public::router())
         .merge(sheet::router())
         .merge(health::router())

@@ -12,7 +12,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_kacky-backend");
 /// Runs the binary in `dir` with no `CONFIG_FILE`-style variables inherited.
 fn command(dir: &Path) -> Command {
     let mut c = Command::new(BIN);
-    c.current_dir(dir).env_remove("CONFIG_FILE").env_remove("SECRETS_FILE").env_remove("SERVERS_FILE").env("RUST_LOG", "info");
+    c.current_dir(dir)
+        .env_remove("CONFIG_FILE")
+        .env_remove("SECRETS_FILE")
+        .env_remove("SERVERS_FILE")
+        .env("RUST_LOG", "info");
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("KACKY_")) {
         c.env_remove(k);
     }
@@ -29,7 +33,11 @@ impl Drop for Running {
 
 /// Starts the server and returns its base URL, read from the "listening on" log line.
 fn start(mut cmd: Command) -> (Running, String) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     let running = Running(child);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -40,7 +48,9 @@ fn start(mut cmd: Command) -> (Running, String) {
             }
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(30)).expect("server announced its address");
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server announced its address");
     (running, base)
 }
 
@@ -51,13 +61,27 @@ async fn demo_without_any_config_files_serves() {
     cmd.env("KACKY_PORT", "0");
     let (_server, base) = start(cmd);
     let client = reqwest::Client::new();
-    let status: serde_json::Value = client.get(format!("{base}/eventstatus")).send().await.unwrap().json().await.unwrap();
+    let status: serde_json::Value = client
+        .get(format!("{base}/eventstatus"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["status"], "active");
-    let r = client.get(format!("{base}/spreadsheet/kk/7")).send().await.unwrap();
+    let r = client
+        .get(format!("{base}/spreadsheet/kk/7"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let rows: Vec<serde_json::Value> = r.json().await.unwrap();
     assert_eq!(rows.len(), 75);
-    assert!(base.starts_with("http://127.0.0.1:"), "the demo binds loopback only: {base}");
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "the demo binds loopback only: {base}"
+    );
     assert!(dir.path().join("kacky.db").exists());
 }
 
@@ -66,32 +90,62 @@ fn run_check(dir: &Path, files: &[(&str, &str)]) -> (i32, String) {
         write(dir, name, body);
     }
     let out = command(dir).arg("check-config").output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn missing_required_secret_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run_check(dir.path(), &[("config.yaml", "eventtype: KK\n"), ("secrets.yaml", "api_pwd: x\n")]);
+    let (code, err) = run_check(
+        dir.path(),
+        &[
+            ("config.yaml", "eventtype: KK\n"),
+            ("secrets.yaml", "api_pwd: x\n"),
+        ],
+    );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("secrets.yaml") && err.contains("jwt_secret") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("secrets.yaml") && err.contains("jwt_secret") && err.contains("missing"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]
 fn bad_datetime_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run_check(dir.path(), &[("config.yaml", "compend: next friday\n"), ("secrets.yaml", "jwt_secret: x\n")]);
+    let (code, err) = run_check(
+        dir.path(),
+        &[
+            ("config.yaml", "compend: next friday\n"),
+            ("secrets.yaml", "jwt_secret: x\n"),
+        ],
+    );
     assert_eq!(code, 2);
-    assert!(err.contains("config.yaml: key `compend`: expected a date-time"), "{err}");
+    assert!(
+        err.contains("config.yaml: key `compend`: expected a date-time"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_type_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run_check(dir.path(), &[("config.yaml", "port: [1, 2]\n"), ("secrets.yaml", "jwt_secret: x\n")]);
+    let (code, err) = run_check(
+        dir.path(),
+        &[
+            ("config.yaml", "port: [1, 2]\n"),
+            ("secrets.yaml", "jwt_secret: x\n"),
+        ],
+    );
     assert_eq!(code, 2);
-    assert!(err.contains("config.yaml: key `port`: expected an integer, found a list"), "{err}");
+    assert!(
+        err.contains("config.yaml: key `port`: expected an integer, found a list"),
+        "{err}"
+    );
     let (code, err) = run_check(dir.path(), &[("config.yaml", "eventtype: KX\n")]);
     assert_eq!(code, 2);
     assert!(err.contains("key `eventtype`: expected KK or KR"), "{err}");
@@ -100,12 +154,30 @@ fn bad_type_exits_2() {
 #[test]
 fn broken_yaml_and_bad_servers_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run_check(dir.path(), &[("config.yaml", "port: [1, 2\n"), ("secrets.yaml", "jwt_secret: x\n")]);
+    let (code, err) = run_check(
+        dir.path(),
+        &[
+            ("config.yaml", "port: [1, 2\n"),
+            ("secrets.yaml", "jwt_secret: x\n"),
+        ],
+    );
     assert_eq!(code, 2);
     assert!(err.contains("config.yaml: not valid YAML"), "{err}");
-    let (code, err) = run_check(dir.path(), &[("config.yaml", "port: 1\n"), ("servers.yaml", "S1: {server_number: 1, timelimit: -5, maps: [1]}\n")]);
+    let (code, err) = run_check(
+        dir.path(),
+        &[
+            ("config.yaml", "port: 1\n"),
+            (
+                "servers.yaml",
+                "S1: {server_number: 1, timelimit: -5, maps: [1]}\n",
+            ),
+        ],
+    );
     assert_eq!(code, 2);
-    assert!(err.contains("servers.yaml: key `S1.timelimit`: expected a positive number"), "{err}");
+    assert!(
+        err.contains("servers.yaml: key `S1.timelimit`: expected a positive number"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -113,12 +185,36 @@ fn old_style_env_paths_and_env_overrides() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "c.yaml", "eventtype: KK\nedition: 3\n");
     write(dir.path(), "s.yaml", "jwt_secret: x\n");
-    let out = command(dir.path()).env("CONFIG_FILE", "c.yaml").env("SECRETS_FILE", "s.yaml").env("KACKY_EDITION", "8").arg("check-config").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = command(dir.path())
+        .env("CONFIG_FILE", "c.yaml")
+        .env("SECRETS_FILE", "s.yaml")
+        .env("KACKY_EDITION", "8")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("event: KK8"));
-    let out = command(dir.path()).env("CONFIG_FILE", "c.yaml").env("KACKY_JWT_SECRET", "from-env").arg("check-config").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = command(dir.path()).args(["--config", "missing.yaml", "check-config"]).output().unwrap();
+    let out = command(dir.path())
+        .env("CONFIG_FILE", "c.yaml")
+        .env("KACKY_JWT_SECRET", "from-env")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = command(dir.path())
+        .args(["--config", "missing.yaml", "check-config"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.yaml: file not found"));
 }
@@ -129,9 +225,16 @@ fn migrate_command_creates_and_seeds_the_database() {
     write(dir.path(), "config.yaml", "database: data/k.db\n");
     write(dir.path(), "secrets.yaml", "jwt_secret: x\n");
     let out = command(dir.path()).arg("migrate").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 1"));
     let db = rusqlite::Connection::open(dir.path().join("data/k.db")).unwrap();
-    let n: i64 = db.query_row("SELECT COUNT(*) FROM maps", [], |r| r.get(0)).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM maps", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 776);
 }

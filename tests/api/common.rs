@@ -9,7 +9,8 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 /// A config.yaml for a KK7 event that is live "now" (not in testing mode).
-pub const LIVE_KK7: &str = "eventtype: KK\nedition: 7\ncompstart: 2000-01-01T00:00\ncompend: 2100-01-01T00:00\n";
+pub const LIVE_KK7: &str =
+    "eventtype: KK\nedition: 7\ncompstart: 2000-01-01T00:00\ncompend: 2100-01-01T00:00\n";
 pub const SECRETS: &str = "jwt_secret: test-secret-please-change\napi_pwd: pw\nrecords_api_key: rk\nmsg_send_pwd: streampw\n";
 
 pub struct TestApp {
@@ -32,7 +33,13 @@ pub struct Options<'a> {
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Self { config: LIVE_KK7, secrets: SECRETS, servers: None, clock: Clock::system(), dir: None }
+        Self {
+            config: LIVE_KK7,
+            secrets: SECRETS,
+            servers: None,
+            clock: Clock::system(),
+            dir: None,
+        }
     }
 }
 
@@ -57,7 +64,10 @@ pub async fn spawn_with(o: Options<'_>) -> TestApp {
     };
     let settings = Settings::load(&paths).expect("test config loads");
     let clock = o.clock.clone();
-    let state = tokio::task::spawn_blocking(move || kacky_backend::prepare(settings, clock)).await.unwrap().expect("app prepares");
+    let state = tokio::task::spawn_blocking(move || kacky_backend::prepare(settings, clock))
+        .await
+        .unwrap()
+        .expect("app prepares");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -88,7 +98,10 @@ impl TestApp {
         let r = self.client.get(self.url(path)).send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
