@@ -56,7 +56,7 @@ CREATE TABLE tmx_tmlogin_mapping (
 CREATE INDEX tmx_mapping_tmx ON tmx_tmlogin_mapping (tmx_login COLLATE NOCASE);
 
 CREATE TABLE users (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: tokens name the id
     username       TEXT    NOT NULL,            -- as typed at registration
     username_key   TEXT    NOT NULL UNIQUE,     -- lower-cased, trailing spaces removed
     password       TEXT    NOT NULL,            -- argon2id PHC string, or 'sha256$<hex>' (legacy)

@@ -14,9 +14,7 @@ pub struct Clock {
 
 impl std::fmt::Debug for Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Clock")
-            .field("manual", &self.manual.is_some())
-            .finish()
+        f.debug_struct("Clock").field("manual", &self.manual.is_some()).finish()
     }
 }
 
@@ -26,9 +24,7 @@ impl Clock {
     }
 
     pub fn manual(start: DateTime<Utc>) -> Self {
-        Self {
-            manual: Some(Arc::new(RwLock::new(start))),
-        }
+        Self { manual: Some(Arc::new(RwLock::new(start))) }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -61,30 +57,16 @@ pub fn parse_config_datetime(raw: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(raw) {
         return Some(dt.with_timezone(&Utc));
     }
-    let naive = [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
-    .or_else(|| {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-    })?;
-    Local
-        .from_local_datetime(&naive)
-        .earliest()
-        .map(|d| d.with_timezone(&Utc))
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
+        .or_else(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
+    Local.from_local_datetime(&naive).earliest().map(|d| d.with_timezone(&Utc))
 }
 
 /// Formats a time as the old API did: local time, ISO without zone, with seconds.
 pub fn local_iso(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local)
-        .format("%Y-%m-%dT%H:%M:%S")
-        .to_string()
+    t.with_timezone(&Local).format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
 #[cfg(test)]
@@ -98,12 +80,7 @@ mod tests {
         assert_eq!(parse_config_datetime("2023-08-17 20:00").unwrap(), a);
         assert_eq!(local_iso(a), "2023-08-17T20:00:00");
         assert!(parse_config_datetime("2023-08-17").unwrap() < a);
-        assert_eq!(
-            parse_config_datetime("2023-08-17T20:00:00Z")
-                .unwrap()
-                .to_rfc3339(),
-            "2023-08-17T20:00:00+00:00"
-        );
+        assert_eq!(parse_config_datetime("2023-08-17T20:00:00Z").unwrap().to_rfc3339(), "2023-08-17T20:00:00+00:00");
         assert!(parse_config_datetime("next tuesday").is_none());
     }
 

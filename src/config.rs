@@ -27,11 +27,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(file: impl Into<String>, key: Option<&str>, message: impl Into<String>) -> Self {
-        Self {
-            file: file.into(),
-            key: key.map(str::to_owned),
-            message: message.into(),
-        }
+        Self { file: file.into(), key: key.map(str::to_owned), message: message.into() }
     }
 }
 
@@ -283,10 +279,7 @@ impl Source {
                 "0" | "false" | "no" | "off" | "" => Ok(false),
                 _ => Err(self.err(key, format!("expected true/false or 1/0, found \"{s}\""))),
             },
-            Some(v) => Err(self.err(
-                key,
-                format!("expected true/false or 1/0, found {}", describe(v)),
-            )),
+            Some(v) => Err(self.err(key, format!("expected true/false or 1/0, found {}", describe(v)))),
         }
     }
     fn datetime(&self, key: &str) -> Result<Option<DateTime<Utc>>, ConfigError> {
@@ -300,29 +293,19 @@ impl Source {
     fn list(&self, key: &str) -> Result<Vec<String>, ConfigError> {
         match self.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(s
-                .split(',')
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(str::to_owned)
-                .collect()),
+            Some(Value::String(s)) => {
+                Ok(s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect())
+            }
             Some(Value::Sequence(items)) => items
                 .iter()
                 .map(|v| match v {
                     Value::String(s) => Ok(s.trim().to_owned()),
-                    other => Err(self.err(
-                        key,
-                        format!(
-                            "expected a list of strings, found an item {}",
-                            describe(other)
-                        ),
-                    )),
+                    other => {
+                        Err(self.err(key, format!("expected a list of strings, found an item {}", describe(other))))
+                    }
                 })
                 .collect(),
-            Some(v) => Err(self.err(
-                key,
-                format!("expected a list of strings, found {}", describe(v)),
-            )),
+            Some(v) => Err(self.err(key, format!("expected a list of strings, found {}", describe(v)))),
         }
     }
     fn secret(&self, key: &str) -> Result<Secret, ConfigError> {
@@ -348,13 +331,7 @@ pub(crate) fn read_yaml(path: &Path) -> Result<Option<Mapping>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(ConfigError::new(
-                name,
-                None,
-                format!("cannot read the file: {e}"),
-            ))
-        }
+        Err(e) => return Err(ConfigError::new(name, None, format!("cannot read the file: {e}"))),
     };
     match serde_yaml::from_str::<Value>(&text) {
         Ok(Value::Null) => Ok(Some(Mapping::new())),
@@ -362,10 +339,7 @@ pub(crate) fn read_yaml(path: &Path) -> Result<Option<Mapping>, ConfigError> {
         Ok(other) => Err(ConfigError::new(
             name,
             None,
-            format!(
-                "expected a mapping of keys to values at the top level, found {}",
-                describe(&other)
-            ),
+            format!("expected a mapping of keys to values at the top level, found {}", describe(&other)),
         )),
         Err(e) => Err(ConfigError::new(name, None, format!("not valid YAML: {e}"))),
     }
@@ -377,11 +351,7 @@ fn source(file: &Path, map: Mapping, secret: bool) -> Result<Source, ConfigError
     let mut values = BTreeMap::new();
     for (key, value) in map {
         let Value::String(key) = key else {
-            return Err(ConfigError::new(
-                &name,
-                None,
-                format!("expected string keys, found {}", describe(&key)),
-            ));
+            return Err(ConfigError::new(&name, None, format!("expected string keys, found {}", describe(&key))));
         };
         if !KNOWN.iter().any(|k| k.key == key) {
             tracing::warn!("{name}: unknown key `{key}` ignored");
@@ -405,26 +375,16 @@ impl Settings {
     /// the default location.
     pub fn load(paths: &ConfigPaths) -> Result<Self, ConfigError> {
         let (config_path, explicit) = resolve(&paths.config, "CONFIG_FILE", "config.yaml");
-        let (secrets_path, secrets_explicit) =
-            resolve(&paths.secrets, "SECRETS_FILE", "secrets.yaml");
-        let (servers_path, servers_explicit) =
-            resolve(&paths.servers, "SERVERS_FILE", "servers.yaml");
+        let (secrets_path, secrets_explicit) = resolve(&paths.secrets, "SECRETS_FILE", "secrets.yaml");
+        let (servers_path, servers_explicit) = resolve(&paths.servers, "SERVERS_FILE", "servers.yaml");
         let config_map = read_yaml(&config_path)?;
         let demo = config_map.is_none();
         if demo && explicit {
-            return Err(ConfigError::new(
-                config_path.display().to_string(),
-                None,
-                "file not found",
-            ));
+            return Err(ConfigError::new(config_path.display().to_string(), None, "file not found"));
         }
         let secrets_map = read_yaml(&secrets_path)?;
         if secrets_map.is_none() && secrets_explicit {
-            return Err(ConfigError::new(
-                secrets_path.display().to_string(),
-                None,
-                "file not found",
-            ));
+            return Err(ConfigError::new(secrets_path.display().to_string(), None, "file not found"));
         }
         let cfg = source(&config_path, config_map.unwrap_or_default(), false)?;
         let sec = source(&secrets_path, secrets_map.unwrap_or_default(), true)?;
@@ -432,11 +392,7 @@ impl Settings {
         settings.servers = match read_yaml(&servers_path)? {
             Some(map) => Servers::from_mapping(&servers_path.display().to_string(), map)?,
             None if servers_explicit => {
-                return Err(ConfigError::new(
-                    servers_path.display().to_string(),
-                    None,
-                    "file not found",
-                ))
+                return Err(ConfigError::new(servers_path.display().to_string(), None, "file not found"))
             }
             None if demo => Servers::demo(),
             None => Servers::default(),
@@ -452,53 +408,26 @@ impl Settings {
         }
         let eventtype = match cfg.string("eventtype")? {
             None => EventType::Kr,
-            Some(t) => EventType::parse(&t)
-                .ok_or_else(|| cfg.err("eventtype", format!("expected KK or KR, found \"{t}\"")))?,
+            Some(t) => {
+                EventType::parse(&t).ok_or_else(|| cfg.err("eventtype", format!("expected KK or KR, found \"{t}\"")))?
+            }
         };
-        let playlist = match cfg
-            .string("playlist")?
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        let playlist = match cfg.string("playlist")?.as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("custom") => Playlist::Custom,
             Some("linear") => Playlist::Linear,
-            Some(other) => {
-                return Err(cfg.err(
-                    "playlist",
-                    format!("expected custom or linear, found \"{other}\""),
-                ))
-            }
+            Some(other) => return Err(cfg.err("playlist", format!("expected custom or linear, found \"{other}\""))),
         };
-        let log_target = match cfg
-            .string("logtype")?
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
+        let log_target = match cfg.string("logtype")?.as_deref().map(str::to_ascii_uppercase).as_deref() {
             None | Some("STDOUT") => LogTarget::Stdout,
             Some("FILE") => {
-                let raw = cfg.string("logfile")?.ok_or_else(|| {
-                    cfg.err(
-                        "logfile",
-                        "expected a file path (required when logtype is FILE)",
-                    )
-                })?;
+                let raw = cfg
+                    .string("logfile")?
+                    .ok_or_else(|| cfg.err("logfile", "expected a file path (required when logtype is FILE)"))?;
                 LogTarget::File(expand_home(&raw))
             }
-            Some(other) => {
-                return Err(cfg.err(
-                    "logtype",
-                    format!("expected STDOUT or FILE, found \"{other}\""),
-                ))
-            }
+            Some(other) => return Err(cfg.err("logtype", format!("expected STDOUT or FILE, found \"{other}\""))),
         };
-        let loglevel = match cfg
-            .string("loglevel")?
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
+        let loglevel = match cfg.string("loglevel")?.as_deref().map(str::to_ascii_uppercase).as_deref() {
             None | Some("INFO") => "info",
             Some("DEBUG") => "debug",
             Some("WARNING") | Some("WARN") => "warn",
@@ -506,45 +435,28 @@ impl Settings {
             Some(other) => {
                 return Err(cfg.err(
                     "loglevel",
-                    format!(
-                        "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, found \"{other}\""
-                    ),
+                    format!("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, found \"{other}\""),
                 ))
             }
         };
         let port = match cfg.int("port")? {
             None => 5005,
             Some(p) => u16::try_from(p).map_err(|_| {
-                cfg.err(
-                    "port",
-                    format!("expected a port number 0-65535 (0 = any free port), found {p}"),
-                )
+                cfg.err("port", format!("expected a port number 0-65535 (0 = any free port), found {p}"))
             })?,
         };
         let bind_hosts = match cfg.string("bind_hosts")? {
             Some(h) => h,
-            None => cfg
-                .string("bind_host")?
-                .unwrap_or_else(|| "127.0.0.1".into()),
+            None => cfg.string("bind_host")?.unwrap_or_else(|| "127.0.0.1".into()),
         };
         let trusted_proxies = cfg
             .list("trusted_proxies")?
             .iter()
-            .map(|p| {
-                p.parse().map_err(|_| {
-                    cfg.err(
-                        "trusted_proxies",
-                        format!("expected IP addresses, found \"{p}\""),
-                    )
-                })
-            })
+            .map(|p| p.parse().map_err(|_| cfg.err("trusted_proxies", format!("expected IP addresses, found \"{p}\""))))
             .collect::<Result<_, _>>()?;
         let jwt_secret = sec.secret("jwt_secret")?;
         if !demo && !jwt_secret.is_set() {
-            return Err(sec.err(
-                "jwt_secret",
-                "is missing: expected a long random string used to sign login tokens",
-            ));
+            return Err(sec.err("jwt_secret", "is missing: expected a long random string used to sign login tokens"));
         }
         let testing_mode = demo || cfg.boolean("testing_mode")?;
         let settings = Self {
@@ -565,15 +477,9 @@ impl Settings {
             gameserver_api_url: cfg
                 .string("gameserver_api_url")?
                 .unwrap_or_else(|| "https://kackyreloaded.com/api/".into()),
-            records_api_url: cfg
-                .string("records_api_url")?
-                .unwrap_or_else(|| "https://records.kacky.gg".into()),
-            sendgrid_api_url: cfg
-                .string("sendgrid_api_url")?
-                .unwrap_or_else(|| "https://api.sendgrid.com".into()),
-            mail_from: cfg
-                .string("mail_from")?
-                .unwrap_or_else(|| "kacky@dingens.me".into()),
+            records_api_url: cfg.string("records_api_url")?.unwrap_or_else(|| "https://records.kacky.gg".into()),
+            sendgrid_api_url: cfg.string("sendgrid_api_url")?.unwrap_or_else(|| "https://api.sendgrid.com".into()),
+            mail_from: cfg.string("mail_from")?.unwrap_or_else(|| "kacky@dingens.me".into()),
             cors_origins: cfg.list("cors_origins")?,
             trusted_proxies,
             poll_interval_s: cfg.positive("poll_interval_s", 60)? as u64,
@@ -611,10 +517,7 @@ mod tests {
         let map: Mapping = serde_yaml::from_str(yaml).unwrap();
         Source {
             file: "config.yaml".into(),
-            values: map
-                .into_iter()
-                .map(|(k, v)| (k.as_str().unwrap().to_owned(), v))
-                .collect(),
+            values: map.into_iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), v)).collect(),
         }
     }
 
@@ -631,25 +534,16 @@ mod tests {
 
     #[test]
     fn readme_spelling_bind_host_is_accepted() {
-        let s = Settings::from_sources(&src("bind_host: 10.0.0.1"), &src("jwt_secret: x"), false)
-            .unwrap();
+        let s = Settings::from_sources(&src("bind_host: 10.0.0.1"), &src("jwt_secret: x"), false).unwrap();
         assert_eq!(s.bind_hosts, "10.0.0.1");
     }
 
     #[test]
     fn errors_name_key_and_expectation() {
+        let e = Settings::from_sources(&src("port: abc"), &src("jwt_secret: x"), false).unwrap_err();
+        assert_eq!(e.to_string(), "config.yaml: key `port`: expected an integer, found the string \"abc\"");
         let e =
-            Settings::from_sources(&src("port: abc"), &src("jwt_secret: x"), false).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "config.yaml: key `port`: expected an integer, found the string \"abc\""
-        );
-        let e = Settings::from_sources(
-            &src("loglevel: \"__import__('os')\""),
-            &src("jwt_secret: x"),
-            false,
-        )
-        .unwrap_err();
+            Settings::from_sources(&src("loglevel: \"__import__('os')\""), &src("jwt_secret: x"), false).unwrap_err();
         assert!(e.to_string().contains("loglevel"));
         let e = Settings::from_sources(&src("port: 1"), &src("api_pwd: x"), false).unwrap_err();
         assert!(e.to_string().contains("jwt_secret"));

@@ -48,17 +48,11 @@ impl EventWindow {
     /// `compstart/compend`. In testing mode without a window (and in the no-config demo) the
     /// simulated event runs from a day before `boot` to six days after, so it is live now.
     pub fn from_settings(s: &Settings, boot: DateTime<Utc>) -> Option<Self> {
-        let (start, end) = if s.testing_mode {
-            (s.testing_compstart, s.testing_compend)
-        } else {
-            (s.compstart, s.compend)
-        };
+        let (start, end) =
+            if s.testing_mode { (s.testing_compstart, s.testing_compend) } else { (s.compstart, s.compend) };
         match (start, end) {
             (Some(start), Some(end)) => Some(Self { start, end }),
-            _ if s.testing_mode => Some(Self {
-                start: boot - Duration::days(1),
-                end: boot + Duration::days(6),
-            }),
+            _ if s.testing_mode => Some(Self { start: boot - Duration::days(1), end: boot + Duration::days(6) }),
             _ => None,
         }
     }
@@ -90,10 +84,7 @@ mod tests {
     #[test]
     fn phases_around_the_window() {
         let start = Utc.with_ymd_and_hms(2024, 3, 1, 20, 0, 0).unwrap();
-        let w = EventWindow {
-            start,
-            end: start + Duration::days(30),
-        };
+        let w = EventWindow { start, end: start + Duration::days(30) };
         assert_eq!(w.phase(start - Duration::days(31)), Phase::Offseason);
         assert_eq!(w.phase(start - Duration::days(2)), Phase::Pre);
         assert_eq!(w.phase(start), Phase::Active);

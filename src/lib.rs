@@ -20,12 +20,15 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub mod api;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod event;
 pub mod import;
 pub mod live;
+pub mod mail;
+pub mod ratelimit;
 pub mod tmtext;
 
 use api::AppState;
@@ -40,10 +43,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let db = Db::open(&settings.database)?;
     let schema_version = db.migrate()?;
     if db::seed::seed_if_empty(&mut *db.conn()?)? {
-        tracing::info!(
-            "loaded the embedded KK/KR history into {}",
-            settings.database.display()
-        );
+        tracing::info!("loaded the embedded KK/KR history into {}", settings.database.display());
     }
     if !settings.jwt_secret.is_set() {
         let secret = db::meta::get_or_insert_with(&*db.conn()?, "demo_jwt_secret", random_secret)?;
@@ -52,6 +52,10 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     }
     let window = EventWindow::from_settings(&settings, clock.now());
     Ok(AppState {
+        jwt: Arc::new(auth::Jwt::new(settings.jwt_secret.expose())),
+        limiter: Arc::new(ratelimit::RateLimiter::new(settings.login_rate_per_min)),
+        mailer: Arc::new(mail::Mailer::from_settings(&settings)),
+        reset_latency_ms: Arc::new(std::sync::atomic::AtomicU64::new(300)),
         settings: Arc::new(settings),
         db,
         clock,
@@ -83,9 +87,7 @@ pub async fn serve_router(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -111,25 +113,20 @@ pub async fn shutdown_signal() {
 /// Sets up `tracing` per `logtype`/`loglevel` (`RUST_LOG` wins when set).
 pub fn init_logging(settings: &Settings) -> Result<(), String> {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.loglevel));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.loglevel));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match &settings.log_target {
         config::LogTarget::Stdout => builder.try_init(),
         config::LogTarget::File(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("logfile {}: {e}", path.display()))?;
+                std::fs::create_dir_all(parent).map_err(|e| format!("logfile {}: {e}", path.display()))?;
             }
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .map_err(|e| format!("logfile {}: {e}", path.display()))?;
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file))
-                .try_init()
+            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init()
         }
     };
     result.map_err(|e| e.to_string())

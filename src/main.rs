@@ -8,11 +8,7 @@ use kacky_backend::clock::Clock;
 use kacky_backend::config::{ConfigPaths, Settings};
 
 #[derive(Parser)]
-#[command(
-    name = "kacky-backend",
-    version,
-    about = "Backend of the Kacky event website (one binary, one SQLite file)"
-)]
+#[command(name = "kacky-backend", version, about = "Backend of the Kacky event website (one binary, one SQLite file)")]
 struct Cli {
     /// config.yaml (default: $CONFIG_FILE, else ./config.yaml)
     #[arg(long, global = true)]
@@ -40,15 +36,31 @@ enum Command {
     Migrate,
     /// Validate the configuration files and exit (code 2 on a problem).
     CheckConfig,
+    /// Manage accounts without touching SQL.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account (the password is read from stdin unless --password is given).
+    Create {
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+        /// Mail address for password resets.
+        #[arg(long, default_value = "")]
+        mail: String,
+    },
+    /// Give an existing account admin rights.
+    Promote { username: String },
+    /// Take admin rights away (their tokens stop working on admin endpoints at once).
+    Demote { username: String },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let paths = ConfigPaths {
-        config: cli.config,
-        secrets: cli.secrets,
-        servers: cli.servers,
-    };
+    let paths = ConfigPaths { config: cli.config, secrets: cli.secrets, servers: cli.servers };
     let settings = match Settings::load(&paths) {
         Ok(s) => s,
         Err(e) => {
@@ -60,12 +72,11 @@ fn main() -> ExitCode {
         eprintln!("error: cannot set up logging: {e}");
         return ExitCode::from(2);
     }
-    let result = match cli.command.unwrap_or(Command::Serve {
-        bench_fixed_body: None,
-    }) {
+    let result = match cli.command.unwrap_or(Command::Serve { bench_fixed_body: None }) {
         Command::Serve { bench_fixed_body } => serve(settings, bench_fixed_body),
         Command::Migrate => migrate(settings),
         Command::CheckConfig => check_config(&settings),
+        Command::Admin(cmd) => admin(settings, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,9 +95,8 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
     let state = kacky_backend::prepare(settings, Clock::system())?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let listener =
+            tokio::net::TcpListener::bind(&addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
         let mut extra = axum::Router::new();
         if let Some(path) = bench_fixed_body {
@@ -95,12 +105,7 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
                 "/__fixed",
                 axum::routing::get(move || {
                     let body = body.clone();
-                    async move {
-                        (
-                            [(axum::http::header::CONTENT_TYPE, "application/json")],
-                            body,
-                        )
-                    }
+                    async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
                 }),
             );
         }
@@ -112,28 +117,51 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
 
 fn migrate(settings: Settings) -> anyhow::Result<()> {
     let state = kacky_backend::prepare(settings, Clock::system())?;
-    println!(
-        "database {} is at schema version {}",
-        state.settings.database.display(),
-        state.schema_version
-    );
+    println!("database {} is at schema version {}", state.settings.database.display(), state.schema_version);
     Ok(())
 }
 
 fn check_config(settings: &Settings) -> anyhow::Result<()> {
-    println!(
-        "configuration OK{}",
-        if settings.demo {
-            " (no config.yaml: demo mode)"
-        } else {
-            ""
-        }
-    );
+    println!("configuration OK{}", if settings.demo { " (no config.yaml: demo mode)" } else { "" });
     println!(
         "event: {}{}, servers configured: {}",
         settings.eventtype.as_upper(),
         settings.edition,
         settings.servers.list.len()
     );
+    Ok(())
+}
+
+fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
+    use kacky_backend::{auth, db::users};
+    let state = kacky_backend::prepare(settings, Clock::system())?;
+    let mut conn = state.db.conn()?;
+    match cmd {
+        AdminCommand::Create { username, password, mail } => {
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    eprint!("password for {username}: ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            anyhow::ensure!((8..=80).contains(&password.chars().count()), "the password must have 8 to 80 characters");
+            anyhow::ensure!(!username.trim().is_empty() && username.chars().count() <= 80, "the user name must have 1 to 80 characters");
+            let hash = auth::hash_password(&password);
+            let created = users::create(&mut conn, &username, &hash, &auth::sha256_hex(&mail), true)?;
+            anyhow::ensure!(created.is_some(), "user {username} already exists (use `admin promote`)");
+            println!("created admin {username}");
+        }
+        AdminCommand::Promote { username } => {
+            anyhow::ensure!(users::set_admin(&conn, &username, true)?, "no user {username}");
+            println!("{username} is now an admin");
+        }
+        AdminCommand::Demote { username } => {
+            anyhow::ensure!(users::set_admin(&conn, &username, false)?, "no user {username}");
+            println!("{username} is no longer an admin");
+        }
+    }
     Ok(())
 }

@@ -85,14 +85,7 @@ enum Style {
 
 impl Style {
     /// All styles in CSS emission order.
-    const ALL: [Style; 6] = [
-        Style::Bold,
-        Style::Italic,
-        Style::Wide,
-        Style::Narrow,
-        Style::Upper,
-        Style::Shadow,
-    ];
+    const ALL: [Style; 6] = [Style::Bold, Style::Italic, Style::Wide, Style::Narrow, Style::Upper, Style::Shadow];
 
     /// Bit of this style in [`Format::styles`]; a bitset keeps `Format`
     /// small, `Copy` and cheap to compare when merging runs.
@@ -139,10 +132,7 @@ enum Token {
     /// `$RGB`, as three lower-case ASCII hex digits.
     Colour([u8; 3]),
     /// `$l`, `$h`, `$p`, with the bracketed target if there was one.
-    Link {
-        kind: LinkKind,
-        target: Option<String>,
-    },
+    Link { kind: LinkKind, target: Option<String> },
 }
 
 /// Turns formatted text into [`Token`]s. Works on `char`s only, so it can
@@ -154,9 +144,7 @@ struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     /// Starts lexing `input` from its beginning.
     fn new(input: &'a str) -> Self {
-        Lexer {
-            chars: input.chars().peekable(),
-        }
+        Lexer { chars: input.chars().peekable() }
     }
 
     /// Decodes the code after a `$`; `None` for unknown codes, which are
@@ -201,10 +189,7 @@ impl<'a> Lexer<'a> {
     /// Reads the optional `[target]` of a link code. The target ends at the
     /// first `]`, or at the end of input when the bracket is unterminated.
     fn link(&mut self, kind: LinkKind) -> Token {
-        let target = self
-            .chars
-            .next_if_eq(&'[')
-            .map(|_| self.chars.by_ref().take_while(|&c| c != ']').collect());
+        let target = self.chars.next_if_eq(&'[').map(|_| self.chars.by_ref().take_while(|&c| c != ']').collect());
         Token::Link { kind, target }
     }
 }
@@ -275,11 +260,8 @@ impl Format {
     /// CSS declarations for this format in fixed order, empty when the
     /// format is the default one.
     fn css(self) -> String {
-        let mut parts: Vec<String> = Style::ALL
-            .iter()
-            .filter(|style| self.has(**style))
-            .map(|style| style.css().to_string())
-            .collect();
+        let mut parts: Vec<String> =
+            Style::ALL.iter().filter(|style| self.has(**style)).map(|style| style.css().to_string()).collect();
         if let Some(rgb) = self.colour {
             let hex: String = rgb.iter().map(|&b| char::from(b)).collect();
             parts.push(format!("color:#{hex}"));
@@ -316,11 +298,7 @@ fn normalise_url(raw: &str) -> Option<String> {
     if url.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
-    let url = if has_scheme(url) {
-        url.to_string()
-    } else {
-        format!("https://{url}")
-    };
+    let url = if has_scheme(url) { url.to_string() } else { format!("https://{url}") };
     let lower = url.to_ascii_lowercase();
     (lower.starts_with("http://") || lower.starts_with("https://")).then_some(url)
 }
@@ -387,20 +365,11 @@ impl Document {
 
     /// Handles a link code: a bracketless code closes the open link;
     /// otherwise a new link is opened (implicitly closing any open one).
-    fn link_code(
-        &mut self,
-        kind: LinkKind,
-        target: Option<String>,
-        open: Option<usize>,
-    ) -> Option<usize> {
+    fn link_code(&mut self, kind: LinkKind, target: Option<String>, open: Option<usize>) -> Option<usize> {
         if target.is_none() && open.is_some() {
             return None;
         }
-        self.links.push(Link {
-            kind,
-            target,
-            text: String::new(),
-        });
+        self.links.push(Link { kind, target, text: String::new() });
         Some(self.links.len() - 1)
     }
 
@@ -412,11 +381,7 @@ impl Document {
         }
         match self.runs.last_mut() {
             Some(run) if run.format == format && run.link == link => run.text.push(c),
-            _ => self.runs.push(Run {
-                format,
-                link,
-                text: c.to_string(),
-            }),
+            _ => self.runs.push(Run { format, link, text: c.to_string() }),
         }
     }
 
@@ -472,41 +437,23 @@ mod tests {
         ("$f00$f3bדוזς $ga$nmgrebor$wn Lƒs", "דוזς amgreborn Lƒs"),
         ("$w$999c¢¬$c60Cork$0aascrew", "c¢¬Corkscrew"),
         ("$CCC$idebil.$z$s$a00Cѳrk$0f1s$0a5crew", "debil.Cѳrkscrew"),
-        (
-            "$o$i$a00K$a60a$aa0ck$0a0iest Kack$a00$a00y $g7 - Server 4",
-            "Kackiest Kacky 7 - Server 4",
-        ),
+        ("$o$i$a00K$a60a$aa0ck$0a0iest Kack$a00$a00y $g7 - Server 4", "Kackiest Kacky 7 - Server 4"),
         ("$a#$312skand", "#skand"),
         ("$000deb$qil.", "debil."),
         ("mög", "mög"),
         ("$fff$l[twitch.tv/aeqtm]aeैq$e00neverlucky", "aeैqneverlucky"),
-        (
-            "$fff$ltwitch.tv/aeqtm$laeैq$e00neverlucky",
-            "twitch.tv/aeqtmaeैqneverlucky",
-        ),
+        ("$fff$ltwitch.tv/aeqtm$laeैq$e00neverlucky", "twitch.tv/aeqtmaeैqneverlucky"),
         ("$l[kacky.gg]$fffIcैe$z$s$f00neverlucky", "Icैeneverlucky"),
-        (
-            "$l$fffsoै$000$fffc$fffi$e00neverlucky « т³",
-            "soैcineverlucky « т³",
-        ),
+        ("$l$fffsoै$000$fffc$fffi$e00neverlucky « т³", "soैcineverlucky « т³"),
         ("a$$b", "a$b"),
         ("abc$12", "abc"),
         ("$ff", ""),
         ("$fa$fff", ""),
         ("", ""),
         ("$", "$"),
-        (
-            "$o$i$a00K$a60a$aa0ck$0a0iest Kack$a00$a00y $i$0f47",
-            "Kackiest Kacky 7",
-        ),
-        (
-            "$o$i$aa0Kack$05ay Re$09alo$6a0ad$aa0ed $4f04",
-            "Kacky Reloaded 4",
-        ),
-        (
-            "$o$i$a0aK$a06a$a30ck$a60iest Kack$a00$a0ay $f408",
-            "Kackiest Kacky 8",
-        ),
+        ("$o$i$a00K$a60a$aa0ck$0a0iest Kack$a00$a00y $i$0f47", "Kackiest Kacky 7"),
+        ("$o$i$aa0Kack$05ay Re$09alo$6a0ad$aa0ed $4f04", "Kacky Reloaded 4"),
+        ("$o$i$a0aK$a06a$a30ck$a60iest Kack$a00$a0ay $f408", "Kackiest Kacky 8"),
     ];
 
     #[test]
@@ -536,10 +483,7 @@ mod tests {
         check("$wA", r#"<span style="letter-spacing:0.1em">A</span>"#);
         check("$nA", r#"<span style="letter-spacing:-0.1em">A</span>"#);
         check("$tA", r#"<span style="text-transform:uppercase">A</span>"#);
-        check(
-            "$sA",
-            r#"<span style="text-shadow:1px 1px 1px #000">A</span>"#,
-        );
+        check("$sA", r#"<span style="text-shadow:1px 1px 1px #000">A</span>"#);
         check("$OA", r#"<span style="font-weight:bold">A</span>"#);
     }
 
@@ -620,10 +564,7 @@ mod tests {
 
     #[test]
     fn html_bracket_link() {
-        check(
-            "$l[twitch.tv/x]go$l!",
-            r#"<a href="https://twitch.tv/x">go</a>!"#,
-        );
+        check("$l[twitch.tv/x]go$l!", r#"<a href="https://twitch.tv/x">go</a>!"#);
         check("$L[http://a.b]go", r#"<a href="http://a.b">go</a>"#);
         check(
             "$l[x.y]$f00a$ob$l c",
@@ -633,19 +574,13 @@ mod tests {
                 r#"<span style="font-weight:bold;color:#f00"> c</span>"#,
             ),
         );
-        check(
-            "$l[a.b]x$l[c.d]y",
-            r#"<a href="https://a.b">x</a><a href="https://c.d">y</a>"#,
-        );
+        check("$l[a.b]x$l[c.d]y", r#"<a href="https://a.b">x</a><a href="https://c.d">y</a>"#);
         check("$l[a.b]$l", "");
     }
 
     #[test]
     fn html_text_link() {
-        check(
-            "$ltwitch.tv/x$l",
-            r#"<a href="https://twitch.tv/x">twitch.tv/x</a>"#,
-        );
+        check("$ltwitch.tv/x$l", r#"<a href="https://twitch.tv/x">twitch.tv/x</a>"#);
         check(
             "$l$f00a.b$l!",
             r#"<a href="https://a.b"><span style="color:#f00">a.b</span></a><span style="color:#f00">!</span>"#,
@@ -685,18 +620,9 @@ mod tests {
 
     #[test]
     fn html_escaping() {
-        check(
-            r#"<b>$f00x</b>&"'"#,
-            r#"&lt;b&gt;<span style="color:#f00">x&lt;/b&gt;&amp;&quot;&#39;</span>"#,
-        );
-        check(
-            r#"$l[a"b<c'd]x"#,
-            r#"<a href="https://a&quot;b&lt;c&#39;d">x</a>"#,
-        );
-        check(
-            "$l[a.b?x=1&y=2]x",
-            r#"<a href="https://a.b?x=1&amp;y=2">x</a>"#,
-        );
+        check(r#"<b>$f00x</b>&"'"#, r#"&lt;b&gt;<span style="color:#f00">x&lt;/b&gt;&amp;&quot;&#39;</span>"#);
+        check(r#"$l[a"b<c'd]x"#, r#"<a href="https://a&quot;b&lt;c&#39;d">x</a>"#);
+        check("$l[a.b?x=1&y=2]x", r#"<a href="https://a.b?x=1&amp;y=2">x</a>"#);
     }
 
     /// Removes our own tags from `html`, checking every attribute value is
@@ -707,10 +633,7 @@ mod tests {
         while let Some(pos) = rest.find('<') {
             text.push_str(&rest[..pos]);
             rest = &rest[pos..];
-            if let Some(after) = rest
-                .strip_prefix("</span>")
-                .or_else(|| rest.strip_prefix("</a>"))
-            {
+            if let Some(after) = rest.strip_prefix("</span>").or_else(|| rest.strip_prefix("</a>")) {
                 rest = after;
                 continue;
             }
@@ -743,11 +666,7 @@ mod tests {
 
     /// Reverses [`escape_into`].
     fn unescape(s: &str) -> String {
-        s.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&amp;", "&")
+        s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
     }
 
     /// Properties shared by both input strategies.

@@ -41,18 +41,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            Self::BadPath => {
-                (StatusCode::NOT_FOUND, Json(json!("404 Error: bad path"))).into_response()
-            }
+            Self::BadPath => (StatusCode::NOT_FOUND, Json(json!("404 Error: bad path"))).into_response(),
             Self::Body(status, body) => (status, Json(body)).into_response(),
             Self::Msg(status, msg) => (status, Json(json!({ "msg": msg }))).into_response(),
             Self::Internal(detail) => {
                 tracing::error!("internal error: {detail}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(json!({ "msg": "Internal Server Error" })),
-                )
-                    .into_response()
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "msg": "Internal Server Error" }))).into_response()
             }
         }
     }
@@ -77,16 +71,13 @@ impl From<JsonRejection> for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "expected a JSON body with Content-Type: application/json".into(),
             ),
-            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                too_large()
-            }
+            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
             JsonRejection::JsonSyntaxError(e) => {
                 Self::bad_request(format!("the body is not valid JSON: {}", e.body_text()))
             }
-            JsonRejection::JsonDataError(e) => Self::unprocessable(format!(
-                "the JSON body has the wrong shape: {}",
-                e.body_text()
-            )),
+            JsonRejection::JsonDataError(e) => {
+                Self::unprocessable(format!("the JSON body has the wrong shape: {}", e.body_text()))
+            }
             other => Self::bad_request(format!("could not read the body: {}", other.body_text())),
         }
     }
@@ -97,10 +88,7 @@ impl From<MultipartError> for ApiError {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return too_large();
         }
-        Self::bad_request(format!(
-            "could not read the multipart body: {}",
-            e.body_text()
-        ))
+        Self::bad_request(format!("could not read the multipart body: {}", e.body_text()))
     }
 }
 
@@ -117,8 +105,5 @@ impl From<QueryRejection> for ApiError {
 }
 
 pub fn too_large() -> ApiError {
-    ApiError::Msg(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "the request body is larger than 1 MiB".into(),
-    )
+    ApiError::Msg(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 1 MiB".into())
 }

@@ -15,19 +15,12 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    let probe = state
-        .db
-        .run(|c| db::schema_version(c).map_err(ApiError::from))
-        .await;
+    let probe = state.db.run(|c| db::schema_version(c).map_err(ApiError::from)).await;
     match probe {
-        Ok(version) => Json(json!({ "status": "ok", "database": "ok", "schema_version": version }))
-            .into_response(),
+        Ok(version) => Json(json!({ "status": "ok", "database": "ok", "schema_version": version })).into_response(),
         Err(e) => {
             tracing::warn!("health check: database unreachable: {e:?}");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "error", "database": "unreachable" })),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "error", "database": "unreachable" })))
                 .into_response()
         }
     }

@@ -17,9 +17,13 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::event::EventWindow;
 
+mod accounts;
+pub mod auth;
 pub mod error;
 mod health;
+mod input;
 mod public;
+mod reset;
 mod sheet;
 
 pub use error::ApiError;
@@ -36,6 +40,11 @@ pub struct AppState {
     /// The current event's window (the testing window in testing mode).
     pub window: Option<EventWindow>,
     pub schema_version: i64,
+    pub jwt: Arc<crate::auth::Jwt>,
+    pub limiter: Arc<crate::ratelimit::RateLimiter>,
+    pub mailer: Arc<crate::mail::Mailer>,
+    /// Recent password-reset mail latency, so unknown users wait about as long (ms).
+    pub reset_latency_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// JSON body extractor whose rejections are [`ApiError`]s.
@@ -55,11 +64,7 @@ pub struct ApiQuery<T>(pub T);
 
 /// A plain-text answer with the old content type.
 pub fn text(body: impl Into<String>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body.into(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body.into()).into_response()
 }
 
 /// The whole route table, top to bottom.
@@ -74,6 +79,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .merge(extra)
         .merge(public::router())
+        .merge(accounts::router())
         .merge(sheet::router())
         .merge(health::router())
         .fallback(not_found)
@@ -90,10 +96,7 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
 }
 
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::Msg(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("method {method} is not allowed for {}", uri.path()),
-    )
+    ApiError::Msg(StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed for {}", uri.path()))
 }
 
 /// As permissive as the old flask-cors setup (echo the origin and requested headers) unless
@@ -104,27 +107,21 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
     } else {
         AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
-    CorsLayer::new()
-        .allow_origin(allow_origin)
-        .allow_headers(AllowHeaders::mirror_request())
-        .allow_methods([
-            Method::DELETE,
-            Method::GET,
-            Method::HEAD,
-            Method::OPTIONS,
-            Method::PATCH,
-            Method::POST,
-            Method::PUT,
-        ])
+    CorsLayer::new().allow_origin(allow_origin).allow_headers(AllowHeaders::mirror_request()).allow_methods([
+        Method::DELETE,
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::POST,
+        Method::PUT,
+    ])
 }
 
 /// Refuses a declared body over the limit before anything reads it.
 async fn reject_large_bodies(req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > BODY_LIMIT) {
         return error::too_large().into_response();
     }
@@ -136,16 +133,10 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
     if !trusted.contains(&peer) {
         return peer;
     }
-    let forwarded = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','));
+    let forwarded =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
     let hops: Vec<IpAddr> = forwarded.filter_map(|h| h.trim().parse().ok()).collect();
-    hops.into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
+    hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
 /// One line per request: method, path, status, milliseconds, client address.
@@ -153,10 +144,7 @@ async fn access_log(State(state): State<AppState>, req: Request, next: Next) -> 
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client = peer.map(|p| client_ip(p, req.headers(), &state.settings.trusted_proxies));
     let response = next.run(req).await;
     let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -170,20 +158,10 @@ pub struct ClientIp(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, ApiError> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        Ok(Self(client_ip(
-            peer,
-            &parts.headers,
-            &state.settings.trusted_proxies,
-        )))
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer =
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        Ok(Self(client_ip(peer, &parts.headers, &state.settings.trusted_proxies)))
     }
 }
 
@@ -197,10 +175,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "1.2.3.4, 5.6.7.8".parse().unwrap());
         assert_eq!(client_ip(proxy, &h, &[]), proxy);
-        assert_eq!(
-            client_ip(proxy, &h, &[proxy]),
-            "5.6.7.8".parse::<IpAddr>().unwrap()
-        );
+        assert_eq!(client_ip(proxy, &h, &[proxy]), "5.6.7.8".parse::<IpAddr>().unwrap());
         let other: IpAddr = "9.9.9.9".parse().unwrap();
         assert_eq!(client_ip(other, &h, &[proxy]), other);
     }

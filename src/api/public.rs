@@ -16,10 +16,7 @@ use crate::event::Phase;
 use crate::tmtext;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/eventstatus", get(eventstatus))
-        .route("/events", get(events))
+    Router::new().route("/", get(index)).route("/eventstatus", get(eventstatus)).route("/events", get(events))
 }
 
 async fn index() -> Response {
@@ -27,18 +24,12 @@ async fn index() -> Response {
 }
 
 /// Phase of the current event. In testing mode `?forcephase=` picks the phase.
-async fn eventstatus(
-    State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Json<Value> {
+async fn eventstatus(State(state): State<AppState>, ApiQuery(q): ApiQuery<HashMap<String, String>>) -> Json<Value> {
     let s = &state.settings;
     let Some(window) = state.window else {
         return Json(json!({ "status": "offseason" }));
     };
-    let forced = q
-        .get("forcephase")
-        .filter(|_| s.testing_mode)
-        .and_then(|p| Phase::parse(p));
+    let forced = q.get("forcephase").filter(|_| s.testing_mode).and_then(|p| Phase::parse(p));
     let phase = forced.unwrap_or_else(|| window.phase(state.clock.now()));
     let (t, e) = (s.eventtype.as_upper(), s.edition);
     Json(match phase {
@@ -60,17 +51,10 @@ pub struct PublicEvent {
 }
 
 async fn events(State(state): State<AppState>) -> Result<Json<Vec<PublicEvent>>, ApiError> {
-    let list = state
-        .db
-        .run(|c| db::events::list(c, true).map_err(ApiError::from))
-        .await?;
+    let list = state.db.run(|c| db::events::list(c, true).map_err(ApiError::from)).await?;
     Ok(Json(
         list.into_iter()
-            .map(|e| PublicEvent {
-                edition: e.edition,
-                name: tmtext::plain(&e.name),
-                event_type: e.event_type,
-            })
+            .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
             .collect(),
     ))
 }

@@ -4,11 +4,16 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
-use super::{ApiError, ApiPath, ApiQuery, AppState};
+use serde_json::Value;
+
+use super::accounts::ok;
+use super::auth::{OptionalUser, User};
+use super::input::{kind, object, opt_str, present};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::config::EventType;
 use crate::db;
 use crate::db::maps::MapRow;
@@ -17,6 +22,7 @@ use crate::tmtext;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/spreadsheet/{event}/{edition}", get(spreadsheet))
+        .route("/spreadsheet/{event}", post(update_sheet))
         .route("/mapinfo/{event}/{kacky_id}", get(mapinfo))
         .route("/wrleaderboard/{event}", get(wrleaderboard))
 }
@@ -95,6 +101,7 @@ fn flag(q: &HashMap<String, String>, key: &str) -> bool {
 
 async fn spreadsheet(
     State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
     ApiPath((event, edition)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Vec<SheetRow>>, ApiError> {
@@ -107,30 +114,21 @@ async fn spreadsheet(
         _ => return Err(ApiError::BadPath),
     };
     let rawnicks = flag(&q, "rawnicks");
-    let rows = state
-        .db
-        .run(move |c| db::maps::sheet(c, t, edition, None).map_err(ApiError::from))
-        .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|m| SheetRow::from_map(m, rawnicks))
-            .collect(),
-    ))
+    let rows =
+        state.db.run(move |c| db::maps::sheet(c, t, edition, user.map(|u| u.id)).map_err(ApiError::from)).await?;
+    Ok(Json(rows.into_iter().map(|m| SheetRow::from_map(m, rawnicks)).collect()))
 }
 
 async fn mapinfo(
     State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
     ApiPath((event, kacky_id)): ApiPath<(String, String)>,
 ) -> Result<Json<SheetRow>, ApiError> {
     let t = parse_type(&event)?;
     let id: i64 = kacky_id.trim().parse().map_err(|_| ApiError::BadPath)?;
-    let row = state
-        .db
-        .run(move |c| db::maps::by_kacky_id(c, t, id, None).map_err(ApiError::from))
-        .await?;
-    let row = row.ok_or_else(|| {
-        ApiError::not_found(format!("no {} map with kacky id {id}", t.as_upper()))
-    })?;
+    let row =
+        state.db.run(move |c| db::maps::by_kacky_id(c, t, id, user.map(|u| u.id)).map_err(ApiError::from)).await?;
+    let row = row.ok_or_else(|| ApiError::not_found(format!("no {} map with kacky id {id}", t.as_upper())))?;
     Ok(Json(SheetRow::from_map(row, false)))
 }
 
@@ -149,22 +147,72 @@ async fn wrleaderboard(
 ) -> Result<Json<Vec<WrHolder>>, ApiError> {
     let t = parse_type(&event)?;
     let html = q.get("html").map(String::as_str) != Some("False");
-    let holders = state
-        .db
-        .run(move |c| db::wr::leaderboard(c, t).map_err(ApiError::from))
-        .await?;
+    let holders = state.db.run(move |c| db::wr::leaderboard(c, t).map_err(ApiError::from)).await?;
     Ok(Json(
         holders
             .into_iter()
             .map(|h| WrHolder {
-                nickname: if html {
-                    tmtext::html(&h.nickname)
-                } else {
-                    h.nickname
-                },
+                nickname: if html { tmtext::html(&h.nickname) } else { h.nickname },
                 login: h.login,
                 nwrs: h.nwrs,
             })
             .collect(),
     ))
+}
+
+/// `mapid` as the frontend sends it: the kacky id without version, as a string (numbers are
+/// accepted too).
+fn map_id(m: &serde_json::Map<String, Value>) -> Result<i64, ApiError> {
+    match m.get("mapid") {
+        Some(Value::String(s)) => {
+            s.trim().parse().map_err(|_| ApiError::bad_request(format!("`mapid` must be a kacky id, got \"{s}\"")))
+        }
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| ApiError::bad_request("`mapid` must be a whole number")),
+        Some(v) => Err(ApiError::bad_request(format!("`mapid` must be a kacky id string, got {}", kind(v)))),
+        None => Err(ApiError::bad_request("`mapid` is missing")),
+    }
+}
+
+/// Personal difficulty (0-6), clip (≤ 150 characters) and Discord alarm for one map. All
+/// given values are checked first and written in one transaction. `alarm: true/false` sets
+/// the alarm; any other non-null value toggles it (the old behaviour).
+async fn update_sheet(
+    State(state): State<AppState>,
+    User(user): User,
+    ApiPath(event): ApiPath<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let t = parse_type(&event)?;
+    let m = object(body)?;
+    let kacky_id = map_id(&m)?;
+    let diff = match m.get("diff") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|d| (0..=6).contains(&d)) => n.as_i64(),
+        Some(v) => return Err(ApiError::bad_request(format!("`diff` must be a whole number from 0 to 6, got {v}"))),
+    };
+    let clip = opt_str(&m, "clip", 150)?;
+    let alarm = present(&m, "alarm").then(|| m.get("alarm").and_then(Value::as_bool));
+    let current = (state.settings.eventtype, state.settings.edition);
+    state
+        .db
+        .run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let (map, edition) = db::sheet::resolve_map(&tx, t, kacky_id)?
+                .ok_or_else(|| ApiError::not_found(format!("no {} map with kacky id {kacky_id}", t.as_upper())))?;
+            if let Some(d) = diff {
+                db::sheet::set_diff(&tx, user.id, map, d)?;
+            }
+            if let Some(clip) = clip {
+                db::sheet::set_clip(&tx, user.id, map, &clip)?;
+            }
+            if let Some(on) = alarm {
+                if (t, edition) != current {
+                    return Err(ApiError::bad_request("alarms can only be set on maps of the current event"));
+                }
+                db::sheet::set_alarm(&tx, user.id, map, on)?;
+            }
+            tx.commit().map_err(ApiError::from)
+        })
+        .await?;
+    Ok(ok())
 }

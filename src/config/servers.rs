@@ -39,10 +39,8 @@ const DEMO_SERVERS: &str = include_str!("../../config/servers.yaml");
 
 impl Servers {
     pub fn demo() -> Self {
-        let map: Mapping =
-            serde_yaml::from_str(DEMO_SERVERS).expect("shipped servers.yaml is valid YAML");
-        Self::from_mapping("config/servers.yaml (built in)", map)
-            .expect("shipped servers.yaml is valid")
+        let map: Mapping = serde_yaml::from_str(DEMO_SERVERS).expect("shipped servers.yaml is valid YAML");
+        Self::from_mapping("config/servers.yaml (built in)", map).expect("shipped servers.yaml is valid")
     }
 
     /// Parses and validates the file: positive time limits, unique server numbers, integer maps.
@@ -61,17 +59,11 @@ impl Servers {
                 }
             };
             let server = parse_server(file, &name, value)?;
-            if let Some(dup) = list
-                .iter()
-                .find(|s| s.server_number == server.server_number)
-            {
+            if let Some(dup) = list.iter().find(|s| s.server_number == server.server_number) {
                 return Err(ConfigError::new(
                     file,
                     Some(&format!("{name}.server_number")),
-                    format!(
-                        "expected a unique number, but {} is also used by \"{}\"",
-                        server.server_number, dup.name
-                    ),
+                    format!("expected a unique number, but {} is also used by \"{}\"", server.server_number, dup.name),
                 ));
             }
             list.push(server);
@@ -85,8 +77,7 @@ impl Servers {
 }
 
 fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, ConfigError> {
-    let err =
-        |field: &str, msg: String| ConfigError::new(file, Some(&format!("{name}.{field}")), msg);
+    let err = |field: &str, msg: String| ConfigError::new(file, Some(&format!("{name}.{field}")), msg);
     let Value::Mapping(m) = value else {
         return Err(ConfigError::new(
             file,
@@ -101,33 +92,21 @@ fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, Co
     let int = |field: &str| -> Result<i64, ConfigError> {
         match get(field) {
             Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
-            Some(v) => Err(err(
-                field,
-                format!("expected an integer, found {}", describe(v)),
-            )),
+            Some(v) => Err(err(field, format!("expected an integer, found {}", describe(v)))),
             None => Err(err(field, "is missing: expected an integer".into())),
         }
     };
     let server_number = int("server_number")?;
     let timelimit = int("timelimit")?;
     if timelimit <= 0 {
-        return Err(err(
-            "timelimit",
-            format!("expected a positive number of minutes, found {timelimit}"),
-        ));
+        return Err(err("timelimit", format!("expected a positive number of minutes, found {timelimit}")));
     }
     let difficulty = match get("difficulty") {
         None => serde_json::Value::String(String::new()),
         Some(Value::String(s)) => serde_json::Value::String(s.clone()),
         Some(Value::Number(n)) => serde_json::to_value(n).unwrap_or_default(),
         Some(v) => {
-            return Err(err(
-                "difficulty",
-                format!(
-                    "expected a word like white or a number, found {}",
-                    describe(v)
-                ),
-            ))
+            return Err(err("difficulty", format!("expected a word like white or a number, found {}", describe(v))))
         }
     };
     // The old code looked for `serverlogin` (BUG-19); accept both spellings.
@@ -141,32 +120,14 @@ fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, Co
             .iter()
             .map(|v| {
                 v.as_i64().ok_or_else(|| {
-                    err(
-                        "maps",
-                        format!(
-                            "expected a list of kacky ids (integers), found an item {}",
-                            describe(v)
-                        ),
-                    )
+                    err("maps", format!("expected a list of kacky ids (integers), found an item {}", describe(v)))
                 })
             })
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
-        Some(v) => {
-            return Err(err(
-                "maps",
-                format!("expected a list of kacky ids, found {}", describe(v)),
-            ))
-        }
+        Some(v) => return Err(err("maps", format!("expected a list of kacky ids, found {}", describe(v)))),
     };
-    Ok(ServerConfig {
-        name: name.to_owned(),
-        server_number,
-        difficulty,
-        timelimit,
-        server_login,
-        maps,
-    })
+    Ok(ServerConfig { name: name.to_owned(), server_number, difficulty, timelimit, server_login, maps })
 }
 
 #[cfg(test)]
@@ -177,23 +138,19 @@ mod tests {
     fn shipped_demo_has_thirteen_servers() {
         let s = Servers::demo();
         assert_eq!(s.list.len(), 13);
-        assert_eq!(
-            s.by_name("Kacky Reloaded 4 - Black").unwrap().maps,
-            vec![233, 272, 285, 287, 290]
-        );
+        assert_eq!(s.by_name("Kacky Reloaded 4 - Black").unwrap().maps, vec![233, 272, 285, 287, 290]);
         assert_eq!(s.list[0].difficulty, serde_json::json!("white"));
     }
 
     #[test]
     fn duplicate_numbers_and_bad_timelimit_are_refused() {
-        let m: Mapping = serde_yaml::from_str("a: {server_number: 1, timelimit: 5, maps: [1]}\nb: {server_number: 1, timelimit: 5, maps: [2]}").unwrap();
+        let m: Mapping = serde_yaml::from_str(
+            "a: {server_number: 1, timelimit: 5, maps: [1]}\nb: {server_number: 1, timelimit: 5, maps: [2]}",
+        )
+        .unwrap();
         let e = Servers::from_mapping("servers.yaml", m).unwrap_err();
         assert!(e.to_string().contains("b.server_number"), "{e}");
-        let m: Mapping =
-            serde_yaml::from_str("a: {server_number: 1, timelimit: 0, maps: [1]}").unwrap();
-        assert!(Servers::from_mapping("servers.yaml", m)
-            .unwrap_err()
-            .to_string()
-            .contains("a.timelimit"));
+        let m: Mapping = serde_yaml::from_str("a: {server_number: 1, timelimit: 0, maps: [1]}").unwrap();
+        assert!(Servers::from_mapping("servers.yaml", m).unwrap_err().to_string().contains("a.timelimit"));
     }
 }

@@ -21,13 +21,7 @@ pub fn list(conn: &Connection, only_visible: bool) -> rusqlite::Result<Vec<Event
         "SELECT id, name, type, edition, visible FROM events WHERE visible = 1 OR ?1 = 0 ORDER BY id",
     )?;
     let rows = st.query_map([only_visible], |r| {
-        Ok(Event {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            event_type: r.get(2)?,
-            edition: r.get(3)?,
-            visible: r.get(4)?,
-        })
+        Ok(Event { id: r.get(0)?, name: r.get(1)?, event_type: r.get(2)?, edition: r.get(3)?, visible: r.get(4)? })
     })?;
     rows.collect()
 }

@@ -46,12 +46,7 @@ const SELECT: &str = "SELECT m.id, m.kacky_id_int, m.map_version, m.author, m.di
 
 fn map_row(r: &Row, with_user: bool) -> rusqlite::Result<MapRow> {
     let sheet = match r.get::<_, Option<i64>>(8)? {
-        Some(map_diff) => Some(SheetCols {
-            map_diff,
-            map_pb: r.get(9)?,
-            map_rank: r.get(10)?,
-            clip: r.get(11)?,
-        }),
+        Some(map_diff) => Some(SheetCols { map_diff, map_pb: r.get(9)?, map_rank: r.get(10)?, clip: r.get(11)? }),
         None => None,
     };
     Ok(MapRow {
@@ -63,10 +58,7 @@ fn map_row(r: &Row, with_user: bool) -> rusqlite::Result<MapRow> {
         wr_nickname: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
         wr_login: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
         wr_score: r.get(7)?,
-        user: with_user.then(|| UserCols {
-            sheet,
-            alarm: r.get(12).unwrap_or(false),
-        }),
+        user: with_user.then(|| UserCols { sheet, alarm: r.get(12).unwrap_or(false) }),
     })
 }
 
@@ -92,9 +84,7 @@ pub fn sheet(
 ) -> rusqlite::Result<Vec<MapRow>> {
     let sql = format!("{SELECT} WHERE e.type = ?1 AND (?2 IS NULL OR e.edition = ?2) ORDER BY m.kacky_id_int, m.id");
     let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(params![t.as_upper(), edition, user], |r| {
-        map_row(r, user.is_some())
-    })?;
+    let rows = st.query_map(params![t.as_upper(), edition, user], |r| map_row(r, user.is_some()))?;
     Ok(dedupe(rows.collect::<rusqlite::Result<_>>()?))
 }
 
@@ -105,11 +95,8 @@ pub fn by_kacky_id(
     kacky_id: i64,
     user: Option<i64>,
 ) -> rusqlite::Result<Option<MapRow>> {
-    let sql =
-        format!("{SELECT} WHERE e.type = ?1 AND m.kacky_id_int = ?2 ORDER BY m.id DESC LIMIT 1");
+    let sql = format!("{SELECT} WHERE e.type = ?1 AND m.kacky_id_int = ?2 ORDER BY m.id DESC LIMIT 1");
     let mut st = conn.prepare_cached(&sql)?;
-    let mut rows = st.query_map(params![t.as_upper(), kacky_id, user], |r| {
-        map_row(r, user.is_some())
-    })?;
+    let mut rows = st.query_map(params![t.as_upper(), kacky_id, user], |r| map_row(r, user.is_some()))?;
     rows.next().transpose()
 }

@@ -12,6 +12,8 @@ pub mod events;
 pub mod maps;
 pub mod meta;
 pub mod seed;
+pub mod sheet;
+pub mod users;
 pub mod wr;
 
 mod embedded {
@@ -60,10 +62,7 @@ impl Db {
                 .map_err(|e| DbError::Seed(format!("cannot create {}: {e}", parent.display())))?;
         }
         let manager = SqliteConnectionManager::file(path).with_init(init_connection);
-        let pool = r2d2::Pool::builder()
-            .max_size(8)
-            .connection_timeout(Duration::from_secs(10))
-            .build(manager)?;
+        let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
         Ok(Self { pool })
     }
 
@@ -99,9 +98,5 @@ impl Db {
 
 /// The highest applied migration version.
 pub fn schema_version(conn: &Connection) -> Result<i64, DbError> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history", [], |r| r.get(0))?)
 }

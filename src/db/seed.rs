@@ -62,8 +62,7 @@ struct MappingRow {
 }
 
 fn rows<T: DeserializeOwned>(file: &str) -> Result<Vec<T>, DbError> {
-    let data =
-        SeedFiles::get(file).ok_or_else(|| DbError::Seed(format!("{file} is not embedded")))?;
+    let data = SeedFiles::get(file).ok_or_else(|| DbError::Seed(format!("{file} is not embedded")))?;
     csv::Reader::from_reader(data.data.as_ref())
         .deserialize()
         .collect::<Result<Vec<T>, _>>()
@@ -80,8 +79,7 @@ fn nullable(v: &str) -> Option<&str> {
 pub fn seed_if_empty(conn: &mut Connection) -> Result<bool, DbError> {
     let tx = conn.transaction()?;
     let seeded = meta::get(&tx, SEEDED_KEY)?.is_some();
-    let has_events: bool =
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
+    let has_events: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
     if seeded || has_events {
         return Ok(false);
     }
@@ -122,19 +120,12 @@ fn load(tx: &Transaction) -> Result<(), DbError> {
     }
     let mut st = tx.prepare("INSERT INTO worldrecords (id, map_id, nickname, login, score, date, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
     for w in rows::<WrRow>("worldrecords.csv")? {
-        st.execute(params![
-            w.id, w.map_id, w.nickname, w.login, w.score, w.date, w.source
-        ])?;
+        st.execute(params![w.id, w.map_id, w.nickname, w.login, w.score, w.date, w.source])?;
     }
-    let mut st = tx.prepare(
-        "INSERT INTO tmx_tmlogin_mapping (tmx_login, tmf_login, tm20_login) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut st =
+        tx.prepare("INSERT INTO tmx_tmlogin_mapping (tmx_login, tmf_login, tm20_login) VALUES (?1, ?2, ?3)")?;
     for r in rows::<MappingRow>("tmx_tmlogin_mapping.csv")? {
-        st.execute(params![
-            nullable(&r.tmx_login),
-            nullable(&r.tmf_login),
-            nullable(&r.tm20_login)
-        ])?;
+        st.execute(params![nullable(&r.tmx_login), nullable(&r.tmf_login), nullable(&r.tm20_login)])?;
     }
     Ok(())
 }

@@ -41,30 +41,18 @@ pub fn leaderboard(conn: &Connection, t: EventType) -> rusqlite::Result<Vec<Hold
     let mut groups: HashMap<String, Acc> = HashMap::new();
     let mut rows = st.query([t.as_upper()])?;
     while let Some(r) = rows.next()? {
-        let (id, nickname, login, date): (i64, String, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let (id, nickname, login, date): (i64, String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         let mapped: Option<String> = r.get(4)?;
         let own = !login.is_empty();
-        let resolved = if own {
-            login.clone()
-        } else {
-            mapped.unwrap_or_default().trim_end().to_owned()
-        };
+        let resolved = if own { login.clone() } else { mapped.unwrap_or_default().trim_end().to_owned() };
         if resolved.trim_end().is_empty() {
             continue;
         }
         let key = resolved.trim_end().to_lowercase();
-        let acc = groups.entry(key).or_insert_with(|| Acc {
-            login: resolved.clone(),
-            nickname: None,
-            nwrs: 0,
-        });
+        let acc = groups.entry(key).or_insert_with(|| Acc { login: resolved.clone(), nickname: None, nwrs: 0 });
         acc.nwrs += 1;
         if own {
-            let newer = acc
-                .nickname
-                .as_ref()
-                .is_none_or(|(d, i, _)| (&date, id) > (d, *i));
+            let newer = acc.nickname.as_ref().is_none_or(|(d, i, _)| (&date, id) > (d, *i));
             if newer {
                 acc.login = login;
                 acc.nickname = Some((date, id, nickname));
@@ -74,18 +62,11 @@ pub fn leaderboard(conn: &Connection, t: EventType) -> rusqlite::Result<Vec<Hold
     let mut out: Vec<Holder> = groups
         .into_values()
         .map(|a| Holder {
-            nickname: a
-                .nickname
-                .map(|(_, _, n)| n)
-                .unwrap_or_else(|| a.login.clone()),
+            nickname: a.nickname.map(|(_, _, n)| n).unwrap_or_else(|| a.login.clone()),
             login: a.login,
             nwrs: a.nwrs,
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.nwrs
-            .cmp(&a.nwrs)
-            .then_with(|| a.login.to_lowercase().cmp(&b.login.to_lowercase()))
-    });
+    out.sort_by(|a, b| b.nwrs.cmp(&a.nwrs).then_with(|| a.login.to_lowercase().cmp(&b.login.to_lowercase())));
     Ok(out)
 }

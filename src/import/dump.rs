@@ -116,10 +116,7 @@ pub struct DumpError {
 
 impl DumpError {
     fn new(line: usize, message: impl Into<String>) -> Self {
-        DumpError {
-            line,
-            message: message.into(),
-        }
+        DumpError { line, message: message.into() }
     }
 }
 
@@ -136,12 +133,7 @@ pub struct DumpReader<R: BufRead> {
 impl<R: BufRead> DumpReader<R> {
     /// Wraps a buffered reader; nothing is read until the first `next()`.
     pub fn new(reader: R) -> Self {
-        DumpReader {
-            reader,
-            bytes_read: 0,
-            split: Splitter::new(MAX_STATEMENT_BYTES),
-            done: false,
-        }
+        DumpReader { reader, bytes_read: 0, split: Splitter::new(MAX_STATEMENT_BYTES), done: false }
     }
 
     /// Bytes consumed from the reader so far, for a progress bar.
@@ -273,16 +265,9 @@ impl Splitter {
     fn scan(&mut self, chunk: &[u8]) -> (usize, bool) {
         let mut i = 0;
         while i < chunk.len() {
-            if let Scan::Quoted {
-                quote,
-                escape: false,
-            } = self.state
-            {
+            if let Scan::Quoted { quote, escape: false } = self.state {
                 let rest = &chunk[i..];
-                let run = rest
-                    .iter()
-                    .position(|&c| c == quote || c == b'\\' || c == b'\n')
-                    .unwrap_or(rest.len());
+                let run = rest.iter().position(|&c| c == quote || c == b'\\' || c == b'\n').unwrap_or(rest.len());
                 self.push_run(&rest[..run]);
                 i += run;
                 if i == chunk.len() {
@@ -323,16 +308,10 @@ impl Splitter {
             }
             Scan::Exec { star } => {
                 self.push(b);
-                self.state = if star && b == b'/' {
-                    Scan::Normal
-                } else {
-                    Scan::Exec { star: b == b'*' }
-                };
+                self.state = if star && b == b'/' { Scan::Normal } else { Scan::Exec { star: b == b'*' } };
                 false
             }
-            Scan::Dash | Scan::DashDash | Scan::Slash | Scan::SlashStar | Scan::SlashStarM => {
-                self.pending(b)
-            }
+            Scan::Dash | Scan::DashDash | Scan::Slash | Scan::SlashStar | Scan::SlashStarM => self.pending(b),
         }
     }
 
@@ -342,10 +321,7 @@ impl Splitter {
             b'\'' | b'"' | b'`' => {
                 self.open_line = self.line;
                 self.push(b);
-                self.state = Scan::Quoted {
-                    quote: b,
-                    escape: false,
-                };
+                self.state = Scan::Quoted { quote: b, escape: false };
             }
             b'-' => self.state = Scan::Dash,
             b'/' => {
@@ -382,11 +358,7 @@ impl Splitter {
                 return self.normal(b);
             }
             _ => {
-                let held = if self.state == Scan::Slash {
-                    b'/'
-                } else {
-                    b'-'
-                };
+                let held = if self.state == Scan::Slash { b'/' } else { b'-' };
                 self.state = Scan::Normal;
                 self.push(held);
                 return self.normal(b);
@@ -398,18 +370,12 @@ impl Splitter {
     fn quoted(&mut self, b: u8, quote: u8, escape: bool) {
         self.push(b);
         self.state = if escape {
-            Scan::Quoted {
-                quote,
-                escape: false,
-            }
+            Scan::Quoted { quote, escape: false }
         } else if b == quote {
             // A doubled quote simply closes and reopens: no special case needed here.
             Scan::Normal
         } else {
-            Scan::Quoted {
-                quote,
-                escape: b == b'\\' && quote != b'`',
-            }
+            Scan::Quoted { quote, escape: b == b'\\' && quote != b'`' }
         };
     }
 
@@ -483,25 +449,15 @@ impl Splitter {
         let Some(what) = unterminated else {
             return Ok(self.has_statement());
         };
-        let line = if self.has_statement() {
-            self.stmt_line
-        } else {
-            self.open_line
-        };
-        let message = format!(
-            "unterminated {what} (opened on line {}, input ends first)",
-            self.open_line
-        );
+        let line = if self.has_statement() { self.stmt_line } else { self.open_line };
+        let message = format!("unterminated {what} (opened on line {}, input ends first)", self.open_line);
         Err(DumpError::new(line, message))
     }
 
     /// Turns the finished statement into a [`Statement`].
     fn statement(&self) -> Result<Statement, DumpError> {
         if self.overflow {
-            let message = format!(
-                "statement longer than {} bytes, skipped",
-                self.max_statement
-            );
+            let message = format!("statement longer than {} bytes, skipped", self.max_statement);
             return Err(DumpError::new(self.stmt_line, message));
         }
         parse_statement(&self.stmt, self.stmt_line)
@@ -523,20 +479,12 @@ fn count_digits(bytes: &[u8]) -> usize {
 
 /// Parses one statement (comments already removed, `/*!…*/` kept).
 fn parse_statement(buf: &[u8], line: usize) -> Result<Statement, DumpError> {
-    let mut cur = Cursor {
-        buf,
-        pos: 0,
-        line,
-        exec_depth: 0,
-    };
+    let mut cur = Cursor { buf, pos: 0, line, exec_depth: 0 };
     match cur.word() {
         Some(w) if w.eq_ignore_ascii_case(b"INSERT") || w.eq_ignore_ascii_case(b"REPLACE") => {
             cur.insert().map(Statement::Insert)
         }
-        _ => Ok(Statement::Other {
-            line,
-            head: head_of(buf),
-        }),
+        _ => Ok(Statement::Other { line, head: head_of(buf) }),
     }
 }
 
@@ -662,11 +610,7 @@ impl<'a> Cursor<'a> {
         if self.eat(b) {
             return Ok(());
         }
-        let message = format!(
-            "expected `{}` {context}, found {}",
-            char::from(b),
-            self.describe()
-        );
+        let message = format!("expected `{}` {context}, found {}", char::from(b), self.describe());
         Err(self.error(self.pos, message))
     }
 
@@ -766,10 +710,7 @@ impl<'a> Cursor<'a> {
             _ => None,
         };
         if !(self.keyword("VALUES") || self.keyword("VALUE")) {
-            let message = format!(
-                "expected VALUES, found {} (only INSERT … VALUES is supported)",
-                self.describe()
-            );
+            let message = format!("expected VALUES, found {} (only INSERT … VALUES is supported)", self.describe());
             return Err(self.error(self.pos, message));
         }
         let rows = self.rows(columns.as_ref().map(Vec::len))?;
@@ -779,12 +720,7 @@ impl<'a> Cursor<'a> {
             let message = format!("unexpected {} after the rows", self.describe());
             return Err(self.error(self.pos, message));
         }
-        Ok(Insert {
-            table: table.to_string(),
-            columns,
-            rows,
-            line: self.line,
-        })
+        Ok(Insert { table: table.to_string(), columns, rows, line: self.line })
     }
 
     /// `(…), (…), …` where every row has the width of the column list or the first row.
@@ -800,11 +736,8 @@ impl<'a> Cursor<'a> {
                 (None, None) => (row.len(), ""),
             };
             if row.len() != expected {
-                let message = format!(
-                    "row {} has {} values but there are {expected} {what}",
-                    rows.len() + 1,
-                    row.len()
-                );
+                let message =
+                    format!("row {} has {} values but there are {expected} {what}", rows.len() + 1, row.len());
                 return Err(self.error(start, message));
             }
             rows.push(row);
@@ -868,9 +801,7 @@ impl<'a> Cursor<'a> {
     fn string(&mut self, quote: u8) -> Result<SqlValue, DumpError> {
         let start = self.pos;
         let bytes = self.quoted(quote)?;
-        String::from_utf8(bytes)
-            .map(SqlValue::Str)
-            .map_err(|_| self.error(start, "string value is not valid UTF-8"))
+        String::from_utf8(bytes).map(SqlValue::Str).map_err(|_| self.error(start, "string value is not valid UTF-8"))
     }
 
     /// Hex literals hold bytes; the importer only stores text, so they must decode as UTF-8.
@@ -922,9 +853,7 @@ impl<'a> Cursor<'a> {
         if digits.len() > 63 {
             return Err(self.error(start, "bit literal longer than 63 bits"));
         }
-        let value = digits
-            .iter()
-            .fold(0i64, |acc, d| acc << 1 | i64::from(*d == b'1'));
+        let value = digits.iter().fold(0i64, |acc, d| acc << 1 | i64::from(*d == b'1'));
         Ok(SqlValue::Int(value))
     }
 
@@ -1058,10 +987,7 @@ mod tests {
     }
 
     fn error(sql: &str) -> DumpError {
-        all(sql)
-            .into_iter()
-            .find_map(Result::err)
-            .expect("an error")
+        all(sql).into_iter().find_map(Result::err).expect("an error")
     }
 
     fn s(text: &str) -> SqlValue {
@@ -1073,10 +999,7 @@ mod tests {
     }
 
     fn other(line: usize, head: &str) -> Statement {
-        Statement::Other {
-            line,
-            head: head.to_string(),
-        }
+        Statement::Other { line, head: head.to_string() }
     }
 
     #[test]
@@ -1152,19 +1075,9 @@ mod tests {
                    SELECT 5--1;";
         let out = stmts(sql);
         assert_eq!(out.len(), 4, "{out:#?}");
-        let Statement::Insert(ins) = &out[0] else {
-            panic!("{out:?}")
-        };
+        let Statement::Insert(ins) = &out[0] else { panic!("{out:?}") };
         assert_eq!(ins.line, 5);
-        assert_eq!(
-            ins.rows,
-            vec![vec![
-                s("x;y"),
-                s("-- not; a comment"),
-                s("/* nor; this */"),
-                s("#")
-            ]]
-        );
+        assert_eq!(ins.rows, vec![vec![s("x;y"), s("-- not; a comment"), s("/* nor; this */"), s("#")]]);
         assert_eq!(out[1], other(6, "/*!40101 SET NAMES utf8mb4 */"));
         assert_eq!(out[2], other(7, "SELECT 1 + 2"));
         assert_eq!(out[3], other(9, "SELECT 5--1"));
@@ -1173,13 +1086,8 @@ mod tests {
     #[test]
     fn executable_comment_with_semicolons_and_insert_inside() {
         let out = stmts("/*!50003 CREATE TRIGGER x BEGIN SET a=1; END */;\nINSERT /*!IGNORE*/ INTO t VALUES (1) /*!40000 ON DUPLICATE KEY UPDATE a=1 */;");
-        assert_eq!(
-            out[0],
-            other(1, "/*!50003 CREATE TRIGGER x BEGIN SET a=1; END */")
-        );
-        let Statement::Insert(ins) = &out[1] else {
-            panic!("{out:?}")
-        };
+        assert_eq!(out[0], other(1, "/*!50003 CREATE TRIGGER x BEGIN SET a=1; END */"));
+        let Statement::Insert(ins) = &out[1] else { panic!("{out:?}") };
         assert_eq!(ins.rows, vec![vec![SqlValue::Int(1)]]);
     }
 
@@ -1259,38 +1167,22 @@ COMMIT;
             other(4, r#"SET SQL_MODE = "NO_AUTO_VALUE_ON_ZERO""#),
             other(5, "START TRANSACTION"),
             other(6, r#"SET time_zone = "+00:00""#),
-            other(
-                9,
-                "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIEN",
-            ),
+            other(9, "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIEN"),
             other(10, "/*!40101 SET NAMES utf8mb4 */"),
-            other(
-                15,
-                "CREATE DATABASE IF NOT EXISTS `kacky` COLLATE `utf8_general_",
-            ),
-            other(
-                17,
-                "CREATE TABLE IF NOT EXISTS `events` ( `id` int(11) NOT NULL ",
-            ),
+            other(15, "CREATE DATABASE IF NOT EXISTS `kacky` COLLATE `utf8_general_"),
+            other(17, "CREATE TABLE IF NOT EXISTS `events` ( `id` int(11) NOT NULL "),
             Statement::Insert(Insert {
                 table: "events".into(),
                 columns: Some(vec!["id".into(), "name".into(), "visible".into()]),
                 rows: vec![
-                    vec![
-                        SqlValue::Int(1),
-                        s("$o$i$a00K$a60a$aa0ck"),
-                        SqlValue::Int(1),
-                    ],
+                    vec![SqlValue::Int(1), s("$o$i$a00K$a60a$aa0ck"), SqlValue::Int(1)],
                     vec![SqlValue::Int(2), s("Kacky Reloaded 2"), SqlValue::Int(0)],
                     vec![SqlValue::Int(3), s("Bob's; \"event\""), SqlValue::Null],
                 ],
                 line: 28,
             }),
             other(32, "COMMIT"),
-            other(
-                34,
-                "/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT ",
-            ),
+            other(34, "/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT "),
         ];
         assert_eq!(stmts(sql), expected);
     }
@@ -1318,10 +1210,7 @@ UNLOCK TABLES;\n\
         let expected = vec![
             other(5, "/*!40103 SET TIME_ZONE='+00:00' */"),
             other(7, "DROP TABLE IF EXISTS `maps`"),
-            other(
-                8,
-                "CREATE TABLE `maps` ( `id` int NOT NULL, PRIMARY KEY (`id`) ",
-            ),
+            other(8, "CREATE TABLE `maps` ( `id` int NOT NULL, PRIMARY KEY (`id`) "),
             other(13, "LOCK TABLES `maps` WRITE"),
             other(14, "/*!40000 ALTER TABLE `maps` DISABLE KEYS */"),
             Statement::Insert(Insert {
@@ -1341,9 +1230,8 @@ UNLOCK TABLES;\n\
 
     #[test]
     fn utf8_nickname_with_codes_and_quotes() {
-        let ins = insert(
-            r"INSERT INTO wr (nick) VALUES ('$f08,.*+-.$fffwikos$f08\'.^\'\'- $ffogf'), ('Ünïcödé 🏁 ''ok''');",
-        );
+        let ins =
+            insert(r"INSERT INTO wr (nick) VALUES ('$f08,.*+-.$fffwikos$f08\'.^\'\'- $ffogf'), ('Ünïcödé 🏁 ''ok''');");
         assert_eq!(ins.rows[0][0], s("$f08,.*+-.$fffwikos$f08'.^''- $ffogf"));
         assert_eq!(ins.rows[1][0], s("Ünïcödé 🏁 'ok'"));
     }
@@ -1380,10 +1268,7 @@ UNLOCK TABLES;\n\
         assert!(err.message.contains("(at line 2)"), "{err}");
         let err = error("INSERT INTO t (a) VALUES (1,2);");
         assert!(err.message.contains("1 columns"), "{err}");
-        assert!(
-            err.to_string().starts_with("line 1: INSERT into `t`:"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("line 1: INSERT into `t`:"), "{err}");
     }
 
     #[test]
@@ -1438,9 +1323,7 @@ UNLOCK TABLES;\n\
             let got: Vec<_> = reader.map(Result::unwrap).collect();
             assert_eq!(got, expected, "capacity {cap}");
         }
-        let Statement::Insert(ins) = &expected[0] else {
-            panic!("{expected:?}")
-        };
+        let Statement::Insert(ins) = &expected[0] else { panic!("{expected:?}") };
         assert_eq!(ins.rows[0][1], s("a'b;c"));
         assert_eq!(ins.rows[1][1], s("é🏁--x"));
         assert_eq!(ins.rows[1][2], num("3.25"));
@@ -1449,8 +1332,7 @@ UNLOCK TABLES;\n\
 
     #[test]
     fn line_numbers() {
-        let sql =
-            "-- header\n\n/* multi\nline */\nINSERT INTO t VALUES\n(1),\n(2);\n  SET x = 1;\n";
+        let sql = "-- header\n\n/* multi\nline */\nINSERT INTO t VALUES\n(1),\n(2);\n  SET x = 1;\n";
         let out = stmts(sql);
         assert!(matches!(&out[0], Statement::Insert(i) if i.line == 5));
         assert_eq!(out[1], other(8, "SET x = 1"));
@@ -1531,11 +1413,10 @@ UNLOCK TABLES;\n\
 
     fn tricky_string() -> impl Strategy<Value = String> {
         let chars = vec![
-            '\\', '\'', '"', '\n', '\r', '\t', '\0', '\u{1a}', '\u{8}', '%', '_', ';', '(', ')',
-            ',', '*', '/', '-', '#', '`', 'a', 'é', '🏁', ' ',
+            '\\', '\'', '"', '\n', '\r', '\t', '\0', '\u{1a}', '\u{8}', '%', '_', ';', '(', ')', ',', '*', '/', '-',
+            '#', '`', 'a', 'é', '🏁', ' ',
         ];
-        prop::collection::vec(prop::sample::select(chars), 0..16)
-            .prop_map(|cs| cs.into_iter().collect())
+        prop::collection::vec(prop::sample::select(chars), 0..16).prop_map(|cs| cs.into_iter().collect())
     }
 
     fn arb_value() -> impl Strategy<Value = SqlValue> {
@@ -1551,9 +1432,7 @@ UNLOCK TABLES;\n\
     }
 
     fn arb_rows() -> impl Strategy<Value = Vec<Vec<SqlValue>>> {
-        (1..5usize).prop_flat_map(|width| {
-            prop::collection::vec(prop::collection::vec(arb_value(), width), 1..5)
-        })
+        (1..5usize).prop_flat_map(|width| prop::collection::vec(prop::collection::vec(arb_value(), width), 1..5))
     }
 
     /// Reads `bytes` fully and checks the iterator stops and consumed everything.

@@ -85,18 +85,11 @@ impl std::error::Error for BodyError {}
 /// Only a body that is not a JSON object fails as a whole; every entry is
 /// judged on its own and either reported or listed in [`Parsed::skipped`].
 pub fn parse(body: &str) -> Result<Parsed, BodyError> {
-    let value: Value =
-        serde_json::from_str(body).map_err(|e| BodyError(format!("not JSON: {e}")))?;
+    let value: Value = serde_json::from_str(body).map_err(|e| BodyError(format!("not JSON: {e}")))?;
     let Value::Object(entries) = value else {
-        return Err(BodyError(format!(
-            "expected a JSON object, got {}",
-            type_name(&value)
-        )));
+        return Err(BodyError(format!("expected a JSON object, got {}", type_name(&value))));
     };
-    let mut parsed = Parsed {
-        reports: Vec::new(),
-        skipped: Vec::new(),
-    };
+    let mut parsed = Parsed { reports: Vec::new(), skipped: Vec::new() };
     for (raw_name, entry) in &entries {
         match parse_entry(raw_name, entry) {
             Ok(report) => parsed.reports.push(report),
@@ -141,23 +134,10 @@ fn parse_entry(raw_name: &str, entry: &Value) -> Result<ServerReport, Skipped> {
         Some(value) => seconds(value).ok_or_else(|| Skipped::Malformed { name: name.clone() })?,
     };
     let Some((current, version)) = map_id(current_map) else {
-        return Err(Skipped::BadMap {
-            name,
-            current_map: current_map.clone(),
-        });
+        return Err(Skipped::BadMap { name, current_map: current_map.clone() });
     };
-    let restarted = fields
-        .get("recently_played")
-        .and_then(Value::as_array)
-        .is_some_and(Vec::is_empty);
-    Ok(ServerReport {
-        raw_name: raw_name.to_string(),
-        plain_name: name,
-        current,
-        version,
-        time_played_s,
-        restarted,
-    })
+    let restarted = fields.get("recently_played").and_then(Value::as_array).is_some_and(Vec::is_empty);
+    Ok(ServerReport { raw_name: raw_name.to_string(), plain_name: name, current, version, time_played_s, restarted })
 }
 
 /// Reads `time_played`: normally a string of seconds, sometimes a number.
@@ -168,10 +148,7 @@ fn parse_entry(raw_name: &str, entry: &Value) -> Result<ServerReport, Skipped> {
 fn seconds(value: &Value) -> Option<i64> {
     let s = match value {
         Value::String(s) => s.trim().parse::<i64>().unwrap_or(0),
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-            .unwrap_or(0),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)).unwrap_or(0),
         _ => return None,
     };
     Some(s.max(0))
@@ -185,8 +162,7 @@ fn seconds(value: &Value) -> Option<i64> {
 /// earlier in the name (or inside the version) does not confuse it.
 fn map_id(current_map: &str) -> Option<(i64, Option<String>)> {
     let text = tmtext::plain(current_map);
-    text.rmatch_indices('#')
-        .find_map(|(i, _)| id_and_version(&text[i + 1..]))
+    text.rmatch_indices('#').find_map(|(i, _)| id_and_version(&text[i + 1..]))
 }
 
 /// Parses `<id>` or `<id> <version>` where the id is an optionally negative
@@ -196,9 +172,7 @@ fn id_and_version(after_hash: &str) -> Option<(i64, Option<String>)> {
         Some(rest) => (true, rest),
         None => (false, after_hash),
     };
-    let digits_end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
+    let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
     let (digits, tail) = rest.split_at(digits_end);
     let magnitude: i64 = digits.parse().ok()?;
     let id = if negative { -magnitude } else { magnitude };
@@ -249,9 +223,7 @@ fn sim_entry(server: &SimServer, offset: usize, elapsed: i64) -> Value {
     let len = server.maps.len();
     let advanced = usize::try_from(elapsed / slot).unwrap_or(usize::MAX) % len;
     let index = (offset % len + advanced) % len;
-    let recent: Vec<String> = (1..=5)
-        .map(|k| sim_uid(server.maps[(index + len - k % len) % len]))
-        .collect();
+    let recent: Vec<String> = (1..=5).map(|k| sim_uid(server.maps[(index + len - k % len) % len])).collect();
     json!({
         "jukebox": [],
         "recently_played": recent,
@@ -270,11 +242,7 @@ fn sim_raw_name(name: &str) -> String {
         return "$o$i$s".to_string();
     };
     let escape = |s: &str| s.replace('$', "$$");
-    format!(
-        "$o$i$s$f80{}$fff{}",
-        escape(&first.to_string()),
-        escape(chars.as_str())
-    )
+    format!("$o$i$s$f80{}$fff{}", escape(&first.to_string()), escape(chars.as_str()))
 }
 
 /// A map name like the real KK ones: negative ids use an en dash (`#–151`).
@@ -338,23 +306,11 @@ mod tests {
         let body = r##"{"Zeta": {"error": "x"}, "Alpha": {"current_map": "#1", "time_played": "1"},
                        "Mid": {"current_map": "#2", "time_played": "2"}, "Beta": 5}"##;
         let parsed = parse(body).unwrap();
-        let names: Vec<_> = parsed
-            .reports
-            .iter()
-            .map(|r| r.plain_name.as_str())
-            .collect();
+        let names: Vec<_> = parsed.reports.iter().map(|r| r.plain_name.as_str()).collect();
         assert_eq!(names, ["Alpha", "Mid"]);
         assert_eq!(
             parsed.skipped,
-            vec![
-                Skipped::Error {
-                    name: "Zeta".into(),
-                    error: "x".into()
-                },
-                Skipped::Malformed {
-                    name: "Beta".into()
-                },
-            ]
+            vec![Skipped::Error { name: "Zeta".into(), error: "x".into() }, Skipped::Malformed { name: "Beta".into() },]
         );
     }
 
@@ -362,17 +318,11 @@ mod tests {
     fn error_entry() {
         assert_eq!(
             one(r##"{"error": "Connection refused"}"##),
-            Err(Skipped::Error {
-                name: "S".into(),
-                error: "Connection refused".into()
-            })
+            Err(Skipped::Error { name: "S".into(), error: "Connection refused".into() })
         );
         assert_eq!(
             one(r##"{"error": 42, "current_map": "#1", "time_played": "1"}"##),
-            Err(Skipped::Error {
-                name: "S".into(),
-                error: "42".into()
-            })
+            Err(Skipped::Error { name: "S".into(), error: "42".into() })
         );
     }
 
@@ -399,45 +349,25 @@ mod tests {
 
     #[test]
     fn negative_ids_with_en_dash_or_hyphen() {
-        assert_eq!(
-            one(&entry(r##""$o$iKacky $4f0#–151""##, r##""5""##))
-                .unwrap()
-                .current,
-            -151
-        );
-        assert_eq!(
-            one(&entry(r##""Kacky #-7""##, r##""5""##)).unwrap().current,
-            -7
-        );
+        assert_eq!(one(&entry(r##""$o$iKacky $4f0#–151""##, r##""5""##)).unwrap().current, -151);
+        assert_eq!(one(&entry(r##""Kacky #-7""##, r##""5""##)).unwrap().current, -7);
         assert_eq!(
             one(&entry(r##""Kacky #\u2013 9""##, r##""5""##)).map(|r| r.current),
-            Err(Skipped::BadMap {
-                name: "S".into(),
-                current_map: "Kacky #\u{2013} 9".into()
-            })
+            Err(Skipped::BadMap { name: "S".into(), current_map: "Kacky #\u{2013} 9".into() })
         );
     }
 
     #[test]
     fn version_after_the_id() {
         let report = one(&entry(r##""$o$iKacky Reloaded #17 [v2]""##, r##""5""##)).unwrap();
-        assert_eq!(
-            (report.current, report.version.as_deref()),
-            (17, Some("[v2]"))
-        );
+        assert_eq!((report.current, report.version.as_deref()), (17, Some("[v2]")));
         let report = one(&entry(r##""Kacky #–151 $f00[v3] ""##, r##""5""##)).unwrap();
-        assert_eq!(
-            (report.current, report.version.as_deref()),
-            (-151, Some("[v3]"))
-        );
+        assert_eq!((report.current, report.version.as_deref()), (-151, Some("[v3]")));
         let report = one(&entry(r##""Kacky #17 ""##, r##""5""##)).unwrap();
         assert_eq!((report.current, report.version), (17, None));
         // A '#' inside the version does not hide the id.
         let report = one(&entry(r##""Kacky #8 [#2]""##, r##""5""##)).unwrap();
-        assert_eq!(
-            (report.current, report.version.as_deref()),
-            (8, Some("[#2]"))
-        );
+        assert_eq!((report.current, report.version.as_deref()), (8, Some("[#2]")));
     }
 
     #[test]
@@ -471,44 +401,25 @@ mod tests {
         assert!(parse("[1, 2]").unwrap_err().0.contains("array"));
         assert!(parse("\"x\"").is_err());
         assert!(parse("null").is_err());
-        assert_eq!(
-            parse("{}").unwrap(),
-            Parsed {
-                reports: vec![],
-                skipped: vec![]
-            }
-        );
+        assert_eq!(parse("{}").unwrap(), Parsed { reports: vec![], skipped: vec![] });
         let err = parse("[]").unwrap_err();
         assert!(err.to_string().starts_with("invalid game-server answer"));
     }
 
     #[test]
     fn string_entry_is_malformed() {
-        assert_eq!(
-            one(r##""offline""##),
-            Err(Skipped::Malformed { name: "S".into() })
-        );
+        assert_eq!(one(r##""offline""##), Err(Skipped::Malformed { name: "S".into() }));
         assert_eq!(one("null"), Err(Skipped::Malformed { name: "S".into() }));
     }
 
     #[test]
     fn unparsable_map_names() {
-        for name in [
-            "Kacky 240",
-            "Kacky #abc",
-            "Kacky #",
-            "Kacky #12abc",
-            "#–",
-            "# 12",
-            "Kacky #99999999999999999999",
-        ] {
+        for name in ["Kacky 240", "Kacky #abc", "Kacky #", "Kacky #12abc", "#–", "# 12", "Kacky #99999999999999999999"]
+        {
             let json = serde_json::to_string(name).unwrap();
             assert_eq!(
                 one(&entry(&json, r##""1""##)),
-                Err(Skipped::BadMap {
-                    name: "S".into(),
-                    current_map: name.into()
-                }),
+                Err(Skipped::BadMap { name: "S".into(), current_map: name.into() }),
                 "{name}"
             );
         }
@@ -542,10 +453,7 @@ mod tests {
             sim("Broken", 0, &kk),
             sim("Empty", 10, &[]),
         ];
-        let offline = |name: &str| Skipped::Error {
-            name: name.into(),
-            error: "server offline".into(),
-        };
+        let offline = |name: &str| Skipped::Error { name: name.into(), error: "server offline".into() };
         let start = utc(10, 0, 0);
         let later = [utc(10, 3, 7), utc(13, 59, 59), start + Duration::days(2)];
         for now in std::iter::once(start).chain(later) {
@@ -559,11 +467,7 @@ mod tests {
     }
 
     fn sim<'a>(name: &'a str, timelimit_min: i64, maps: &'a [i64]) -> SimServer<'a> {
-        SimServer {
-            name,
-            timelimit_min,
-            maps,
-        }
+        SimServer { name, timelimit_min, maps }
     }
 
     /// Checks a parsed fixture report of the `i`-th simulated server against
@@ -578,22 +482,10 @@ mod tests {
         assert_eq!(report.plain_name, sim.name);
         assert!(!report.restarted);
         assert_eq!(report.version, None);
-        let observed = Observed {
-            current: sim.maps[i % sim.maps.len()],
-            time_played_s: 0,
-            at: start,
-        };
-        let view = ServerView {
-            number: 1,
-            timelimit_min: sim.timelimit_min,
-            playlist: sim.maps,
-            observed: &observed,
-        };
+        let observed = Observed { current: sim.maps[i % sim.maps.len()], time_played_s: 0, at: start };
+        let view = ServerView { number: 1, timelimit_min: sim.timelimit_min, playlist: sim.maps, observed: &observed };
         let pos = rotation::position(&view, now).unwrap();
-        assert_eq!(
-            (report.current, report.time_played_s),
-            (pos.current, pos.played_s)
-        );
+        assert_eq!((report.current, report.time_played_s), (pos.current, pos.played_s));
         assert!(report.time_played_s < sim.timelimit_min * 60);
         assert!(sim.maps.contains(&report.current));
     }
@@ -602,23 +494,13 @@ mod tests {
     fn fixture_moves_to_the_next_map_after_a_timelimit() {
         let maps = [10, 20, -30];
         let servers = [
-            SimServer {
-                name: "A",
-                timelimit_min: 5,
-                maps: &maps,
-            },
-            SimServer {
-                name: "B",
-                timelimit_min: 5,
-                maps: &maps,
-            },
+            SimServer { name: "A", timelimit_min: 5, maps: &maps },
+            SimServer { name: "B", timelimit_min: 5, maps: &maps },
         ];
         let start = utc(10, 0, 0);
         let now = utc(10, 2, 30);
         let before = parse(&fixture_body(&servers, start, now)).unwrap().reports;
-        let after = parse(&fixture_body(&servers, start, now + Duration::minutes(5)))
-            .unwrap()
-            .reports;
+        let after = parse(&fixture_body(&servers, start, now + Duration::minutes(5))).unwrap().reports;
         assert_eq!(before[0].current, 10);
         assert_eq!(before[1].current, 20);
         for (b, a) in before.iter().zip(&after) {
@@ -628,20 +510,14 @@ mod tests {
             assert_eq!(a.time_played_s, 150);
         }
         // `now` before `start` is treated as the start.
-        let early = parse(&fixture_body(&servers, start, utc(9, 0, 0)))
-            .unwrap()
-            .reports;
+        let early = parse(&fixture_body(&servers, start, utc(9, 0, 0))).unwrap().reports;
         assert_eq!((early[0].current, early[0].time_played_s), (10, 0));
     }
 
     #[test]
     fn fixture_has_the_real_shape() {
         let maps = [-151];
-        let servers = [SimServer {
-            name: "KR - White 1",
-            timelimit_min: 10,
-            maps: &maps,
-        }];
+        let servers = [SimServer { name: "KR - White 1", timelimit_min: 10, maps: &maps }];
         let body = fixture_body(&servers, utc(10, 0, 0), utc(10, 0, 42));
         let value: Value = serde_json::from_str(&body).unwrap();
         let (raw, entry) = value.as_object().unwrap().iter().next().unwrap();

@@ -91,11 +91,7 @@ pub fn position(s: &ServerView, now: DateTime<Utc>) -> Option<Position> {
     // `elapsed >= 0` and `slot > 0`, so both results are non-negative.
     let advance = usize::try_from(elapsed / slot).unwrap_or(usize::MAX) % len;
     let index = (start + advance) % len;
-    Some(Position {
-        index,
-        current: s.playlist[index],
-        played_s: elapsed % slot,
-    })
+    Some(Position { index, current: s.playlist[index], played_s: elapsed % slot })
 }
 
 /// Seconds left on the current map at `now` (always `> 0`, since the
@@ -114,9 +110,7 @@ pub fn time_left_s(s: &ServerView, now: DateTime<Utc>) -> Option<i64> {
 #[must_use]
 pub fn upcoming(s: &ServerView, now: DateTime<Utc>, n: usize) -> Vec<i64> {
     match position(s, now) {
-        Some(p) => (0..n)
-            .map(|k| s.playlist[(p.index + k % s.playlist.len()) % s.playlist.len()])
-            .collect(),
+        Some(p) => (0..n).map(|k| s.playlist[(p.index + k % s.playlist.len()) % s.playlist.len()]).collect(),
         None => std::iter::once(s.observed.current).take(n).collect(),
     }
 }
@@ -173,25 +167,11 @@ mod tests {
     }
 
     fn obs(current: i64, time_played_s: i64, at: DateTime<Utc>) -> Observed {
-        Observed {
-            current,
-            time_played_s,
-            at,
-        }
+        Observed { current, time_played_s, at }
     }
 
-    fn view<'a>(
-        number: i64,
-        tl: i64,
-        playlist: &'a [i64],
-        observed: &'a Observed,
-    ) -> ServerView<'a> {
-        ServerView {
-            number,
-            timelimit_min: tl,
-            playlist,
-            observed,
-        }
+    fn view<'a>(number: i64, tl: i64, playlist: &'a [i64], observed: &'a Observed) -> ServerView<'a> {
+        ServerView { number, timelimit_min: tl, playlist, observed }
     }
 
     #[test]
@@ -209,11 +189,7 @@ mod tests {
         let list = [1, 2, 3, 4];
         let s = view(1, 10, &list, &o);
         let now = t0() + Duration::seconds(50);
-        let expected = Position {
-            index: 2,
-            current: 3,
-            played_s: 150,
-        };
+        let expected = Position { index: 2, current: 3, played_s: 150 };
         assert_eq!(position(&s, now), Some(expected));
         assert_eq!(time_left_s(&s, now), Some(450));
         assert_eq!(next_play_s(&s, 3, now), Some(0));
@@ -300,11 +276,7 @@ mod tests {
         let o = obs(2, 0, t0());
         let s = view(1, 10, &list, &o);
         let now = t0() + Duration::seconds(1500);
-        let expected = Position {
-            index: 3,
-            current: 4,
-            played_s: 300,
-        };
+        let expected = Position { index: 3, current: 4, played_s: 300 };
         assert_eq!(position(&s, now), Some(expected));
         assert_eq!(time_left_s(&s, now), Some(300));
         assert_eq!(upcoming(&s, now, 4), vec![4, 5, 1, 2]);

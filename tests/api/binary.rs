@@ -33,11 +33,7 @@ impl Drop for Running {
 
 /// Starts the server and returns its base URL, read from the "listening on" log line.
 fn start(mut cmd: Command) -> (Running, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let running = Running(child);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -48,9 +44,7 @@ fn start(mut cmd: Command) -> (Running, String) {
             }
         }
     });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server announced its address");
+    let base = rx.recv_timeout(Duration::from_secs(30)).expect("server announced its address");
     (running, base)
 }
 
@@ -61,27 +55,14 @@ async fn demo_without_any_config_files_serves() {
     cmd.env("KACKY_PORT", "0");
     let (_server, base) = start(cmd);
     let client = reqwest::Client::new();
-    let status: serde_json::Value = client
-        .get(format!("{base}/eventstatus"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: serde_json::Value =
+        client.get(format!("{base}/eventstatus")).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["status"], "active");
-    let r = client
-        .get(format!("{base}/spreadsheet/kk/7"))
-        .send()
-        .await
-        .unwrap();
+    let r = client.get(format!("{base}/spreadsheet/kk/7")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let rows: Vec<serde_json::Value> = r.json().await.unwrap();
     assert_eq!(rows.len(), 75);
-    assert!(
-        base.starts_with("http://127.0.0.1:"),
-        "the demo binds loopback only: {base}"
-    );
+    assert!(base.starts_with("http://127.0.0.1:"), "the demo binds loopback only: {base}");
     assert!(dir.path().join("kacky.db").exists());
 }
 
@@ -90,62 +71,33 @@ fn run_check(dir: &Path, files: &[(&str, &str)]) -> (i32, String) {
         write(dir, name, body);
     }
     let out = command(dir).arg("check-config").output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
 fn missing_required_secret_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run_check(
-        dir.path(),
-        &[
-            ("config.yaml", "eventtype: KK\n"),
-            ("secrets.yaml", "api_pwd: x\n"),
-        ],
-    );
+    let (code, err) = run_check(dir.path(), &[("config.yaml", "eventtype: KK\n"), ("secrets.yaml", "api_pwd: x\n")]);
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("secrets.yaml") && err.contains("jwt_secret") && err.contains("missing"),
-        "{err}"
-    );
+    assert!(err.contains("secrets.yaml") && err.contains("jwt_secret") && err.contains("missing"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]
 fn bad_datetime_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run_check(
-        dir.path(),
-        &[
-            ("config.yaml", "compend: next friday\n"),
-            ("secrets.yaml", "jwt_secret: x\n"),
-        ],
-    );
+    let (code, err) =
+        run_check(dir.path(), &[("config.yaml", "compend: next friday\n"), ("secrets.yaml", "jwt_secret: x\n")]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("config.yaml: key `compend`: expected a date-time"),
-        "{err}"
-    );
+    assert!(err.contains("config.yaml: key `compend`: expected a date-time"), "{err}");
 }
 
 #[test]
 fn bad_type_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run_check(
-        dir.path(),
-        &[
-            ("config.yaml", "port: [1, 2]\n"),
-            ("secrets.yaml", "jwt_secret: x\n"),
-        ],
-    );
+    let (code, err) = run_check(dir.path(), &[("config.yaml", "port: [1, 2]\n"), ("secrets.yaml", "jwt_secret: x\n")]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("config.yaml: key `port`: expected an integer, found a list"),
-        "{err}"
-    );
+    assert!(err.contains("config.yaml: key `port`: expected an integer, found a list"), "{err}");
     let (code, err) = run_check(dir.path(), &[("config.yaml", "eventtype: KX\n")]);
     assert_eq!(code, 2);
     assert!(err.contains("key `eventtype`: expected KK or KR"), "{err}");
@@ -154,30 +106,15 @@ fn bad_type_exits_2() {
 #[test]
 fn broken_yaml_and_bad_servers_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run_check(
-        dir.path(),
-        &[
-            ("config.yaml", "port: [1, 2\n"),
-            ("secrets.yaml", "jwt_secret: x\n"),
-        ],
-    );
+    let (code, err) = run_check(dir.path(), &[("config.yaml", "port: [1, 2\n"), ("secrets.yaml", "jwt_secret: x\n")]);
     assert_eq!(code, 2);
     assert!(err.contains("config.yaml: not valid YAML"), "{err}");
     let (code, err) = run_check(
         dir.path(),
-        &[
-            ("config.yaml", "port: 1\n"),
-            (
-                "servers.yaml",
-                "S1: {server_number: 1, timelimit: -5, maps: [1]}\n",
-            ),
-        ],
+        &[("config.yaml", "port: 1\n"), ("servers.yaml", "S1: {server_number: 1, timelimit: -5, maps: [1]}\n")],
     );
     assert_eq!(code, 2);
-    assert!(
-        err.contains("servers.yaml: key `S1.timelimit`: expected a positive number"),
-        "{err}"
-    );
+    assert!(err.contains("servers.yaml: key `S1.timelimit`: expected a positive number"), "{err}");
 }
 
 #[test]
@@ -192,12 +129,7 @@ fn old_style_env_paths_and_env_overrides() {
         .arg("check-config")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("event: KK8"));
     let out = command(dir.path())
         .env("CONFIG_FILE", "c.yaml")
@@ -205,16 +137,8 @@ fn old_style_env_paths_and_env_overrides() {
         .arg("check-config")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = command(dir.path())
-        .args(["--config", "missing.yaml", "check-config"])
-        .output()
-        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = command(dir.path()).args(["--config", "missing.yaml", "check-config"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.yaml: file not found"));
 }
@@ -225,16 +149,9 @@ fn migrate_command_creates_and_seeds_the_database() {
     write(dir.path(), "config.yaml", "database: data/k.db\n");
     write(dir.path(), "secrets.yaml", "jwt_secret: x\n");
     let out = command(dir.path()).arg("migrate").output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 1"));
     let db = rusqlite::Connection::open(dir.path().join("data/k.db")).unwrap();
-    let n: i64 = db
-        .query_row("SELECT COUNT(*) FROM maps", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = db.query_row("SELECT COUNT(*) FROM maps", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 776);
 }

@@ -9,9 +9,9 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 /// A config.yaml for a KK7 event that is live "now" (not in testing mode).
-pub const LIVE_KK7: &str =
-    "eventtype: KK\nedition: 7\ncompstart: 2000-01-01T00:00\ncompend: 2100-01-01T00:00\n";
-pub const SECRETS: &str = "jwt_secret: test-secret-please-change\napi_pwd: pw\nrecords_api_key: rk\nmsg_send_pwd: streampw\n";
+pub const LIVE_KK7: &str = "eventtype: KK\nedition: 7\ncompstart: 2000-01-01T00:00\ncompend: 2100-01-01T00:00\n";
+pub const SECRETS: &str =
+    "jwt_secret: test-secret-please-change\napi_pwd: pw\nrecords_api_key: rk\nmsg_send_pwd: streampw\n";
 
 pub struct TestApp {
     pub base: String,
@@ -33,13 +33,7 @@ pub struct Options<'a> {
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Self {
-            config: LIVE_KK7,
-            secrets: SECRETS,
-            servers: None,
-            clock: Clock::system(),
-            dir: None,
-        }
+        Self { config: LIVE_KK7, secrets: SECRETS, servers: None, clock: Clock::system(), dir: None }
     }
 }
 
@@ -98,10 +92,7 @@ impl TestApp {
         let r = self.client.get(self.url(path)).send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
@@ -133,4 +124,68 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// A small fake HTTP service (SendGrid, records API, game servers) on 127.0.0.1:0, stopped
+/// when dropped.
+pub struct Fake {
+    pub base: String,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Fake {
+    pub async fn start(router: axum::Router) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let handle = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Self { base, handle }
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> (u16, Value) {
+        let r = self.client.get(self.url(path)).header("Authorization", format!("Bearer {token}")).send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Registers `user` (password `pwd`, mail `<user>@example.com`) and logs in.
+    pub async fn register_login(&self, user: &str, pwd: &str) -> String {
+        let (s, _) = self.post_json("/register", serde_json::json!({"user": user, "pwd": pwd, "mail": format!("{user}@example.com")}), None).await;
+        assert_eq!(s, 201, "register {user}");
+        self.login(user, pwd).await
+    }
+
+    pub async fn login(&self, user: &str, pwd: &str) -> String {
+        let (s, body) = self.post_json("/login", serde_json::json!({"user": user, "pwd": pwd}), None).await;
+        assert_eq!(s, 200, "login {user}: {body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The decoded JWT payload, the way the frontend reads it.
+pub fn payload(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }

@@ -2,5 +2,6 @@
 
 mod common;
 
+mod accounts;
 mod binary;
 mod public;

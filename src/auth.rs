@@ -1,0 +1,263 @@
+//! Login tokens and passwords, independent of HTTP.
+//!
+//! Tokens are HS256 JWTs with the old claims (`sub`, `jti`, `iat`, `nbf`, `exp`, `type`,
+//! `fresh`, `isAdmin`) plus `uid` and `ver`: the user id and the user's token version, so a
+//! password change revokes every earlier token and a re-registered name cannot inherit the
+//! tokens of a deleted account. The payload is ASCII and chosen to base64url-encode without
+//! `-`/`_`, because the frontend decodes it with `atob` to read `isAdmin`.
+//!
+//! Passwords are argon2id PHC strings; accounts imported from the old system hold
+//! `sha256$<hex>` (unsalted SHA-256) and are upgraded on their next successful login.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Prefix marking a legacy (old system) password hash.
+pub const LEGACY_PREFIX: &str = "sha256$";
+
+/// Lower-case hex SHA-256, as the old system stored passwords and mail addresses.
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Hashes a new password with argon2id (OWASP parameters). CPU-heavy: call off the runtime.
+pub fn hash_password(pwd: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(pwd.as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
+}
+
+/// Result of checking a password against a stored hash.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verified {
+    No,
+    Yes,
+    /// Correct, but stored in the legacy form: store the new argon2id hash.
+    YesUpgrade(String),
+}
+
+/// Verifies `pwd` against a stored hash of either form. CPU-heavy: call off the runtime.
+pub fn verify_password(pwd: &str, stored: &str) -> Verified {
+    if let Some(legacy) = stored.strip_prefix(LEGACY_PREFIX) {
+        let ok = constant_eq(sha256_hex(pwd).as_bytes(), legacy.to_ascii_lowercase().as_bytes());
+        return if ok { Verified::YesUpgrade(hash_password(pwd)) } else { Verified::No };
+    }
+    match PasswordHash::new(stored) {
+        Ok(h) if Argon2::default().verify_password(pwd.as_bytes(), &h).is_ok() => Verified::Yes,
+        _ => Verified::No,
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The claims of a login token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    #[serde(default)]
+    pub fresh: bool,
+    #[serde(default)]
+    pub iat: i64,
+    #[serde(default)]
+    pub jti: String,
+    #[serde(rename = "type", default = "access")]
+    pub typ: String,
+    pub sub: String,
+    #[serde(default)]
+    pub nbf: i64,
+    pub exp: i64,
+    #[serde(rename = "isAdmin", default)]
+    pub is_admin: u8,
+    /// User id: tokens belong to an account, not to a name.
+    pub uid: i64,
+    /// The user's token version when issued; bumped by password changes.
+    pub ver: i64,
+    /// Padding that keeps the base64url payload free of `-` and `_` (see module docs).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pad: String,
+}
+
+fn access() -> String {
+    "access".into()
+}
+
+/// Why a token was refused; maps to the old status codes and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// 401
+    Expired,
+    /// 422 with the message.
+    Invalid(String),
+}
+
+/// Signing and verification keys, built once from `jwt_secret`.
+pub struct Jwt {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl Jwt {
+    pub fn new(secret: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+        }
+    }
+
+    /// Signs `claims`, first choosing `pad` so the payload encodes without `-`/`_`.
+    pub fn issue(&self, mut claims: Claims) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let mut payload = String::new();
+        for attempt in 0..2000u32 {
+            claims.pad = pad_for(attempt);
+            payload = URL_SAFE_NO_PAD.encode(ascii_json(&claims));
+            if !payload.contains(['-', '_']) {
+                break;
+            }
+        }
+        let message = format!("{header}.{payload}");
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256).unwrap_or_default();
+        format!("{message}.{signature}")
+    }
+
+    /// Verifies signature, algorithm, expiry and not-before; the caller checks revocation and
+    /// the user. `now` is passed in so expiry follows the application clock.
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        if header_alg(token).is_some_and(|a| a != "HS256") {
+            return Err(TokenError::Invalid("The specified alg value is not allowed".into()));
+        }
+        let mut validation = self.validation.clone();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => TokenError::Invalid("Signature verification failed".into()),
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                TokenError::Invalid("The specified alg value is not allowed".into())
+            }
+            ErrorKind::MissingRequiredClaim(c) => TokenError::Invalid(format!("Missing claim: {c}")),
+            ErrorKind::Json(_) => TokenError::Invalid("Invalid token claims".into()),
+            _ => TokenError::Invalid("Not enough segments or invalid encoding".into()),
+        })?;
+        let claims = data.claims;
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now {
+            return Err(TokenError::Invalid("The token is not yet valid (nbf)".into()));
+        }
+        if claims.typ == "refresh" {
+            return Err(TokenError::Invalid("Only non-refresh tokens are allowed".into()));
+        }
+        Ok(claims)
+    }
+}
+
+fn pad_for(attempt: u32) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    if attempt == 0 {
+        return String::new();
+    }
+    let mut n = attempt as usize;
+    let mut s = String::new();
+    while n > 0 {
+        s.push(CHARS[n % CHARS.len()] as char);
+        n /= CHARS.len();
+    }
+    s
+}
+
+/// Compact JSON with every non-ASCII character written as a `\u` escape.
+fn ascii_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// The `alg` of a token's header, if the header is readable JSON.
+fn header_alg(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(header.trim_end_matches('=')).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("alg").map(|a| a.as_str().unwrap_or("?").to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(sub: &str) -> Claims {
+        Claims {
+            fresh: false,
+            iat: 1000,
+            jti: uuid::Uuid::new_v4().to_string(),
+            typ: "access".into(),
+            sub: sub.into(),
+            nbf: 1000,
+            exp: 5000,
+            is_admin: 1,
+            uid: 7,
+            ver: 0,
+            pad: String::new(),
+        }
+    }
+
+    #[test]
+    fn payload_is_ascii_and_atob_safe() {
+        let jwt = Jwt::new("k");
+        for name in ["bob", "Ünïcødé 🏁", "a-b_c", "x".repeat(80).as_str()] {
+            let t = jwt.issue(claims(name));
+            let payload = t.split('.').nth(1).unwrap();
+            assert!(!payload.contains(['-', '_']), "{payload}");
+            let json = URL_SAFE_NO_PAD.decode(payload).unwrap();
+            assert!(json.is_ascii());
+            assert_eq!(jwt.verify(&t, 2000).unwrap().sub, name);
+        }
+    }
+
+    #[test]
+    fn expiry_nbf_alg_and_signature() {
+        let jwt = Jwt::new("k");
+        let t = jwt.issue(claims("bob"));
+        assert_eq!(jwt.verify(&t, 5000), Err(TokenError::Expired));
+        assert_eq!(jwt.verify(&t, 999), Err(TokenError::Invalid("The token is not yet valid (nbf)".into())));
+        assert!(matches!(Jwt::new("other").verify(&t, 2000), Err(TokenError::Invalid(m)) if m.contains("Signature")));
+        let parts: Vec<&str> = t.split('.').collect();
+        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+        assert_eq!(jwt.verify(&none, 2000), Err(TokenError::Invalid("The specified alg value is not allowed".into())));
+        assert!(jwt.verify("garbage", 2000).is_err());
+    }
+
+    #[test]
+    fn passwords_and_legacy_upgrade() {
+        let h = hash_password("hunter22");
+        assert!(h.starts_with("$argon2id$"));
+        assert_eq!(verify_password("hunter22", &h), Verified::Yes);
+        assert_eq!(verify_password("nope", &h), Verified::No);
+        let legacy = format!("{LEGACY_PREFIX}{}", sha256_hex("old-pass"));
+        assert!(matches!(verify_password("old-pass", &legacy), Verified::YesUpgrade(n) if n.starts_with("$argon2id$")));
+        assert_eq!(verify_password("wrong", &legacy), Verified::No);
+    }
+}

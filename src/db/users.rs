@@ -1,0 +1,149 @@
+//! Accounts, their profile fields, reset tokens and revoked token ids.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// How names compare: case-insensitive, trailing spaces ignored (the old collation).
+pub fn username_key(name: &str) -> String {
+    name.trim_end().to_lowercase()
+}
+
+/// A user as the auth layer needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub password: String,
+    pub is_admin: bool,
+    pub token_version: i64,
+}
+
+const ACCOUNT: &str = "SELECT id, username, password, is_admin, token_version FROM users";
+
+fn account(r: &rusqlite::Row) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        password: r.get(2)?,
+        is_admin: r.get(3)?,
+        token_version: r.get(4)?,
+    })
+}
+
+pub fn by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<Account>> {
+    conn.prepare_cached(&format!("{ACCOUNT} WHERE username_key = ?1"))?
+        .query_row([username_key(name)], account)
+        .optional()
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Account>> {
+    conn.prepare_cached(&format!("{ACCOUNT} WHERE id = ?1"))?.query_row([id], account).optional()
+}
+
+/// Creates the account and its empty profile; `None` if the name is taken.
+pub fn create(
+    conn: &mut Connection,
+    name: &str,
+    password: &str,
+    mail_hash: &str,
+    is_admin: bool,
+) -> rusqlite::Result<Option<i64>> {
+    let tx = conn.transaction()?;
+    let inserted = tx
+        .prepare_cached("INSERT INTO users (username, username_key, password, mail, is_admin) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (username_key) DO NOTHING")?
+        .execute(params![name, username_key(name), password, mail_hash, is_admin])?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let id = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO user_fields (user_id) VALUES (?1)")?.execute([id])?;
+    tx.commit()?;
+    Ok(Some(id))
+}
+
+/// Stores a new password hash; with `revoke` every earlier token of the user stops working.
+pub fn set_password(conn: &Connection, id: i64, hash: &str, revoke: bool) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE users SET password = ?2, token_version = token_version + ?3 WHERE id = ?1")?
+        .execute(params![id, hash, revoke as i64])?;
+    Ok(())
+}
+
+pub fn set_mail(conn: &Connection, id: i64, mail_hash: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE users SET mail = ?2 WHERE id = ?1")?.execute(params![id, mail_hash])?;
+    Ok(())
+}
+
+pub fn set_admin(conn: &Connection, name: &str, admin: bool) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached("UPDATE users SET is_admin = ?2 WHERE username_key = ?1")?
+        .execute(params![username_key(name), admin])?;
+    Ok(n > 0)
+}
+
+/// Deletes the account; profile, sheet, alarms and reset tokens go with it (cascade).
+pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// Profile fields (discord, tm20, tmnf).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields {
+    pub discord: String,
+    pub tm20: String,
+    pub tmnf: String,
+}
+
+pub fn fields(conn: &Connection, id: i64) -> rusqlite::Result<Fields> {
+    conn.prepare_cached("SELECT discord_handle, tm20_login, tmnf_login FROM user_fields WHERE user_id = ?1")?
+        .query_row([id], |r| Ok(Fields { discord: r.get(0)?, tm20: r.get(1)?, tmnf: r.get(2)? }))
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// Sets one profile field; `column` is one of the three fixed names.
+pub fn set_field(conn: &Connection, id: i64, column: &'static str, value: &str) -> rusqlite::Result<()> {
+    debug_assert!(["discord_handle", "tm20_login", "tmnf_login"].contains(&column));
+    let sql = format!("INSERT INTO user_fields (user_id, {column}) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET {column} = excluded.{column}");
+    conn.prepare_cached(&sql)?.execute(params![id, value])?;
+    Ok(())
+}
+
+/// The account matching a name and a mail hash, for password reset.
+pub fn for_reset(conn: &Connection, name: &str, mail_hash: &str) -> rusqlite::Result<Option<Account>> {
+    conn.prepare_cached(&format!("{ACCOUNT} WHERE username_key = ?1 AND mail = ?2"))?
+        .query_row(params![username_key(name), mail_hash], account)
+        .optional()
+}
+
+/// Stores the user's one live reset token (hashed), replacing an older one.
+pub fn put_reset_token(conn: &Connection, user_id: i64, token_hash: &str, now: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO reset_tokens (user_id, token_hash, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at")?
+        .execute(params![user_id, token_hash, now])?;
+    Ok(())
+}
+
+pub fn drop_reset_token(conn: &Connection, user_id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM reset_tokens WHERE user_id = ?1")?.execute([user_id])?;
+    Ok(())
+}
+
+/// Consumes a reset token created at or after `not_before`: single use. Expired ones are
+/// deleted on the way.
+pub fn take_reset_token(conn: &Connection, token_hash: &str, not_before: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("DELETE FROM reset_tokens WHERE created_at < ?1")?.execute([not_before])?;
+    conn.prepare_cached("DELETE FROM reset_tokens WHERE token_hash = ?1 RETURNING user_id")?
+        .query_row([token_hash], |r| r.get(0))
+        .optional()
+}
+
+/// Revokes a token id until its expiry, pruning entries whose tokens expired anyway.
+pub fn revoke(conn: &Connection, jti: &str, now: i64, expires_at: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM revoked_tokens WHERE expires_at < ?1")?.execute([now])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![jti, now, expires_at])?;
+    Ok(())
+}
+
+pub fn is_revoked(conn: &Connection, jti: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1)")?.query_row([jti], |r| r.get(0))
+}
