@@ -28,7 +28,9 @@ pub mod event;
 pub mod import;
 pub mod live;
 pub mod mail;
+pub mod mapcsv;
 pub mod ratelimit;
+pub mod records;
 pub mod tmtext;
 
 use api::AppState;
@@ -40,6 +42,7 @@ use event::EventWindow;
 /// Opens and migrates the database, seeds the history if the database is new, and fills in a
 /// generated JWT secret for the demo. Blocking: call before serving or via `spawn_blocking`.
 pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbError> {
+    db::fs::warn_if_network_fs(&settings.database);
     let db = Db::open(&settings.database)?;
     let schema_version = db.migrate()?;
     if db::seed::seed_if_empty(&mut *db.conn()?)? {
@@ -51,7 +54,9 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         tracing::warn!("no jwt_secret configured: using a generated one kept in the database. THIS IS A DEMO SETUP, NOT FOR PRODUCTION");
     }
     let window = EventWindow::from_settings(&settings, clock.now());
+    let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     Ok(AppState {
+        records: Arc::new(records::RecordsClient::from_settings(&settings, current_ids)),
         jwt: Arc::new(auth::Jwt::new(settings.jwt_secret.expose())),
         limiter: Arc::new(ratelimit::RateLimiter::new(settings.login_rate_per_min)),
         mailer: Arc::new(mail::Mailer::from_settings(&settings)),

@@ -34,8 +34,23 @@ enum Command {
     },
     /// Create or upgrade the database schema and load the history, then exit.
     Migrate,
-    /// Validate the configuration files and exit (code 2 on a problem).
+    /// Validate the configuration files (code 2 on a problem), then check the database file
+    /// if it exists (code 1 when its integrity check fails).
     CheckConfig,
+    /// Import the old backend's MariaDB data from a mysqldump / phpMyAdmin SQL file into the
+    /// database, in one transaction (nothing is written on an error).
+    ImportMysql {
+        /// The SQL dump file.
+        dump: PathBuf,
+    },
+    /// Write a consistent copy of the database to FILE; safe while the server runs.
+    Backup {
+        /// Where to write the copy.
+        file: PathBuf,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage accounts without touching SQL.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -76,6 +91,8 @@ fn main() -> ExitCode {
         Command::Serve { bench_fixed_body } => serve(settings, bench_fixed_body),
         Command::Migrate => migrate(settings),
         Command::CheckConfig => check_config(&settings),
+        Command::ImportMysql { dump } => import_mysql(&settings, &dump),
+        Command::Backup { file, force } => backup(&settings, &file, force),
         Command::Admin(cmd) => admin(settings, cmd),
     };
     match result {
@@ -129,6 +146,35 @@ fn check_config(settings: &Settings) -> anyhow::Result<()> {
         settings.edition,
         settings.servers.list.len()
     );
+    let database = &settings.database;
+    if !database.exists() {
+        println!("database {} does not exist yet (it is created at the first start)", database.display());
+        return Ok(());
+    }
+    let health = kacky_backend::db::backup::check(database)?;
+    match health.schema_version {
+        Some(v) => println!("database {}: integrity ok, schema version {v}", database.display()),
+        None => println!("database {}: integrity ok, not migrated yet", database.display()),
+    }
+    Ok(())
+}
+
+/// Migrates (without seeding, so the dump's history is not mixed with the built-in one) and
+/// imports; prints per-table counts and notes.
+fn import_mysql(settings: &Settings, dump: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let db = kacky_backend::db::Db::open(&settings.database)?;
+    db.migrate()?;
+    let summary = kacky_backend::import::import_file(&db, dump, std::io::stderr().is_terminal())
+        .map_err(|e| anyhow::anyhow!("import of {} failed, nothing was written: {e}", dump.display()))?;
+    println!("imported {} into {}", dump.display(), settings.database.display());
+    print!("{summary}");
+    Ok(())
+}
+
+fn backup(settings: &Settings, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let bytes = kacky_backend::db::backup::backup(&settings.database, file, force)?;
+    println!("backup of {} written to {} ({bytes} bytes, integrity ok)", settings.database.display(), file.display());
     Ok(())
 }
 

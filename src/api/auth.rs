@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::{text, ApiError, AppState};
+use super::{ApiError, AppState};
 use crate::auth::{Claims, TokenError};
 use crate::db;
 
@@ -116,7 +116,8 @@ impl FromRequestParts<AppState> for OptionalUser {
 /// The old non-admin answer.
 pub const NOT_AUTHORIZED: &str = "Not authorized. Your actions will have consequences.";
 
-/// Rejection for [`Admin`]: auth problems as for [`User`], non-admins get the old 401 text.
+/// Rejection for [`Admin`]: auth problems as for [`User`]; non-admins get 401 with the old
+/// message as a JSON string (the old `/manage/*` form, used everywhere now).
 pub enum AdminRejection {
     Auth(AuthRejection),
     NotAdmin,
@@ -126,7 +127,7 @@ impl IntoResponse for AdminRejection {
     fn into_response(self) -> Response {
         match self {
             Self::Auth(a) => a.into_response(),
-            Self::NotAdmin => (StatusCode::UNAUTHORIZED, text(NOT_AUTHORIZED)).into_response(),
+            Self::NotAdmin => (StatusCode::UNAUTHORIZED, Json(json!(NOT_AUTHORIZED))).into_response(),
         }
     }
 }

@@ -17,11 +17,25 @@ pub fn router() -> Router<AppState> {
 async fn healthz(State(state): State<AppState>) -> Response {
     let probe = state.db.run(|c| db::schema_version(c).map_err(ApiError::from)).await;
     match probe {
-        Ok(version) => Json(json!({ "status": "ok", "database": "ok", "schema_version": version })).into_response(),
+        Ok(version) => {
+            let records = records_health(&state);
+            Json(json!({ "status": "ok", "database": "ok", "schema_version": version, "records": records })).into_response()
+        }
         Err(e) => {
             tracing::warn!("health check: database unreachable: {e:?}");
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "error", "database": "unreachable" })))
                 .into_response()
         }
     }
+}
+
+/// Last success and last failure of the records API (failures behind `/pb` and
+/// `/performance` are answered with empty data, so this is where they show).
+fn records_health(state: &AppState) -> serde_json::Value {
+    let h = state.records.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    json!({
+        "last_ok": h.last_ok.map(|t| t.to_rfc3339()),
+        "last_error": h.last_error.as_ref().map(|(_, e)| e.clone()),
+        "last_error_at": h.last_error.map(|(t, _)| t.to_rfc3339()),
+    })
 }

@@ -18,13 +18,16 @@ use crate::db::Db;
 use crate::event::EventWindow;
 
 mod accounts;
+mod admin;
 pub mod auth;
 pub mod error;
 mod health;
 mod input;
 mod public;
+mod records;
 mod reset;
 mod sheet;
+mod streamer;
 
 pub use error::ApiError;
 
@@ -45,6 +48,7 @@ pub struct AppState {
     pub mailer: Arc<crate::mail::Mailer>,
     /// Recent password-reset mail latency, so unknown users wait about as long (ms).
     pub reset_latency_ms: Arc<std::sync::atomic::AtomicU64>,
+    pub records: Arc<crate::records::RecordsClient>,
 }
 
 /// JSON body extractor whose rejections are [`ApiError`]s.
@@ -80,6 +84,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(extra)
         .merge(public::router())
         .merge(accounts::router())
+        .merge(records::router())
+        .merge(streamer::router())
+        .merge(admin::router())
         .merge(sheet::router())
         .merge(health::router())
         .fallback(not_found)

@@ -8,11 +8,16 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
+pub mod backup;
+pub mod admin;
+pub mod current;
 pub mod events;
+pub mod fs;
 pub mod maps;
 pub mod meta;
 pub mod seed;
 pub mod sheet;
+pub mod stream;
 pub mod users;
 pub mod wr;
 
@@ -33,6 +38,10 @@ pub enum DbError {
     Seed(String),
     #[error("background task failed: {0}")]
     Join(String),
+    /// servers.yaml does not fit the database (a playlist names a map the current event lacks);
+    /// `main` exits with code 2 as for every configuration problem.
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;

@@ -3,5 +3,9 @@
 mod common;
 
 mod accounts;
+mod admin;
 mod binary;
+mod import;
+mod streamer;
+mod records;
 mod public;

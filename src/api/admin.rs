@@ -1,0 +1,179 @@
+//! Event administration (admin accounts only; the flag is read from the database on every
+//! request): the full event list, creating events, visibility, map CSV upload, WR reset.
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::accounts::ok;
+use super::auth::{Admin, AdminRejection};
+use super::input::{kind, object, opt_str, present};
+use super::public::PublicEvent;
+use super::sheet::parse_type;
+use super::{ApiError, ApiJson, ApiPath, AppState};
+use crate::config::EventType;
+use crate::db;
+use crate::db::admin::{NewEvent, Upload};
+use crate::mapcsv;
+use crate::tmtext;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/events", post(events))
+        .route("/manage/events", post(manage_events))
+        .route("/manage/maps", post(manage_maps))
+        .route("/mapinfo/{event}/{kacky_id}", post(reset_wr))
+}
+
+/// `{"visibility": "true"}` with an admin token → every event with `id` and `visible`;
+/// otherwise the public list, like `GET /events`.
+async fn events(
+    State(state): State<AppState>,
+    admin: Result<Admin, AdminRejection>,
+    body: axum::body::Bytes,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let body: Option<Value> = match body.trim_ascii() {
+        b"" => None,
+        raw => Some(serde_json::from_slice(raw).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?),
+    };
+    let wants_all = body.as_ref().is_some_and(|b| b.get("visibility").and_then(Value::as_str) == Some("true"));
+    if wants_all {
+        if let Err(rejection) = admin {
+            return Ok(rejection.into_response());
+        }
+    }
+    let list = state.db.run(move |c| db::events::list(c, !wants_all).map_err(ApiError::from)).await?;
+    Ok(if wants_all {
+        let all: Vec<Value> = list
+            .into_iter()
+            .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
+            .collect();
+        Json(all).into_response()
+    } else {
+        let public: Vec<PublicEvent> = list
+            .into_iter()
+            .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
+            .collect();
+        Json(public).into_response()
+    })
+}
+
+/// An integer, or a string holding one (the admin form sends strings).
+fn int_field(m: &serde_json::Map<String, Value>, key: &str) -> Result<i64, ApiError> {
+    match m.get(key) {
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
+        Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().unwrap_or_default()),
+        Some(v) => Err(ApiError::bad_request(format!("`{key}` must be a whole number, got {}", kind(v)))),
+        None => Err(ApiError::bad_request(format!("`{key}` is missing"))),
+    }
+}
+
+/// `YYYY-MM-DD` or a datetime-local `YYYY-MM-DDTHH:MM` → the date part.
+fn date_field(m: &serde_json::Map<String, Value>, key: &str) -> Result<String, ApiError> {
+    let raw = opt_str(m, key, 19)?.ok_or_else(|| ApiError::bad_request(format!("`{key}` is missing")))?;
+    let date = raw.get(..10).unwrap_or("");
+    let valid = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok()
+        && (raw.len() == 10 || crate::clock::parse_config_datetime(&raw).is_some());
+    if !valid {
+        return Err(ApiError::body(StatusCode::BAD_REQUEST, "Invalid date format!"));
+    }
+    Ok(date.to_owned())
+}
+
+fn new_event(v: &Value) -> Result<NewEvent, ApiError> {
+    let m = v.as_object().ok_or_else(|| ApiError::bad_request("`create` must be an object"))?;
+    let name = opt_str(m, "name", 80)?.filter(|n| !n.trim().is_empty()).ok_or_else(|| ApiError::bad_request("`name` is missing"))?;
+    let t = m.get("type").and_then(Value::as_str).and_then(EventType::parse);
+    let t = t.ok_or_else(|| ApiError::bad_request("`type` must be KK or KR"))?;
+    let edition = int_field(m, "edition")?;
+    if edition < 0 {
+        return Err(ApiError::bad_request("`edition` must not be negative"));
+    }
+    let (start, end) = (date_field(m, "startDate")?, date_field(m, "endDate")?);
+    let (min_id, max_id) = (int_field(m, "minID")?, int_field(m, "maxID")?);
+    Ok(NewEvent { name, t, edition, start, end, min_id, max_id })
+}
+
+/// `visible.value`: a boolean (or "true"/"false"/1/0) sets it; the frontend's constant
+/// `"on"` toggles it, so the admin page's switch works.
+fn visibility(v: &Value) -> Result<(i64, Option<bool>), ApiError> {
+    let m = v.as_object().ok_or_else(|| ApiError::bad_request("`visible` must be an object with `id` and `value`"))?;
+    let id = int_field(m, "id")?;
+    let value = match m.get("value") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s == "on" || s == "toggle" => None,
+        Some(Value::String(s)) if s == "true" || s == "1" => Some(true),
+        Some(Value::String(s)) if s == "false" || s == "0" || s == "off" => Some(false),
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n == 0 || n == 1) => Some(n.as_i64() == Some(1)),
+        other => return Err(ApiError::bad_request(format!("`visible.value` must be true, false or \"on\", got {}", other.map_or("nothing", kind)))),
+    };
+    Ok((id, value))
+}
+
+async fn manage_events(State(state): State<AppState>, _admin: Admin, ApiJson(body): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
+    let m = object(body)?;
+    let create = present(&m, "create").then(|| new_event(&m["create"])).transpose()?;
+    let visible = present(&m, "visible").then(|| visibility(&m["visible"])).transpose()?;
+    if let Some(event) = create {
+        let created = state.db.run(move |c| db::admin::create_event(c, &event).map_err(ApiError::from)).await?;
+        created.map_err(|msg| ApiError::body(StatusCode::BAD_REQUEST, msg))?;
+    }
+    if let Some((id, value)) = visible {
+        let found = state.db.run(move |c| db::admin::set_visible(c, id, value).map_err(ApiError::from)).await?;
+        if !found {
+            return Err(ApiError::not_found(format!("no event with id {id}")));
+        }
+    }
+    Ok(ok())
+}
+
+/// Multipart `file` (CSV) and optional `overwrite` (a file part or field containing `1`).
+async fn manage_maps(State(state): State<AppState>, _admin: Admin, mut form: Multipart) -> Result<Json<Value>, ApiError> {
+    let (mut file, mut overwrite) = (None, false);
+    while let Some(field) = form.next_field().await? {
+        match field.name() {
+            Some("file") => {
+                if field.file_name().is_some_and(str::is_empty) {
+                    return Err(ApiError::body(StatusCode::BAD_REQUEST, "Missing file"));
+                }
+                file = Some(field.bytes().await?);
+            }
+            Some("overwrite") => overwrite = field.bytes().await?.trim_ascii() == b"1",
+            _ => {}
+        }
+    }
+    let file = file.ok_or_else(|| ApiError::bad_request("the multipart field `file` (the CSV) is missing"))?;
+    let rows = mapcsv::parse(&file).map_err(|e| ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
+    let now = state.clock.now().format("%Y-%m-%d %H:%M:%S").to_string();
+    let outcome = state.db.run(move |c| db::admin::upload_maps(c, &rows, overwrite, &now).map_err(ApiError::from)).await?;
+    match outcome {
+        Upload::Done { .. } => Ok(Json(json!("Updated maps."))),
+        Upload::UnknownEvent(e) => Err(ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, format!("Unknown event {e}: create it first"))),
+        Upload::WouldOverwrite => Err(ApiError::body(
+            StatusCode::CONFLICT,
+            "Your action would overwrite already existing maps! You may set 'overwrite' to 1",
+        )),
+    }
+}
+
+/// `{"reset": …}` (any value, `""` included) resets the map's world record.
+async fn reset_wr(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiPath((event, kacky_id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let t = parse_type(&event)?;
+    let id: i64 = kacky_id.trim().parse().map_err(|_| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
+    let m = object(body)?;
+    if m.contains_key("reset") {
+        let n = state.db.run(move |c| db::admin::reset_wr(c, t, id).map_err(ApiError::from)).await?;
+        if n == 0 {
+            return Err(ApiError::not_found(format!("no {} map with kacky id {id} has a world record", t.as_upper())));
+        }
+    }
+    Ok(ok())
+}

@@ -1,0 +1,230 @@
+//! Writers for the account tables: `kack_users` → `users`, `user_fields` (+ its `alarms`
+//! string → `alarms` rows), `spreadsheet`, `token_blacklist` → `revoked_tokens`.
+//!
+//! Merge rule on a re-import (rows are matched by id): the dump's values overwrite the
+//! database's, except that a password the new backend already upgraded to argon2id is kept as
+//! long as the dump still holds the legacy hash imported last time. Rows that exist only in
+//! SQLite (spreadsheet notes, alarms, revoked tokens made by the new backend) are kept.
+
+use std::collections::BTreeSet;
+
+use chrono::{Local, NaiveDateTime, TimeZone};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::row::{Row, RowError, RowResult};
+use super::Summary;
+use crate::auth::LEGACY_PREFIX;
+use crate::db::meta;
+use crate::db::users::username_key;
+
+/// Old tokens lived 100 days (the old `JWT_ACCESS_TOKEN_EXPIRES`), so a revocation can be
+/// forgotten that long after it was made.
+const REVOCATION_TTL_S: i64 = 100 * 24 * 3600;
+
+/// What a re-import does with the password of a user that is already in the database.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PasswordChoice {
+    /// Store the dump's legacy hash (new user, or the database still holds a legacy hash).
+    Dump,
+    /// Keep the database's argon2id hash: the user logged in (or changed the password) on the
+    /// new backend and the old system has not changed it since the last import.
+    KeepCurrent,
+}
+
+/// The password merge rule. `recorded` is the legacy hash stored by the previous import of
+/// this user; when the dump's hash differs from it, the password was changed in the old system
+/// after that import, and the dump is newer than the argon2id hash.
+pub(crate) fn merge_password(current: &str, dump: &str, recorded: Option<&str>) -> PasswordChoice {
+    let upgraded = current.starts_with("$argon2");
+    match recorded {
+        Some(r) if upgraded && r != dump => PasswordChoice::Dump,
+        _ if upgraded => PasswordChoice::KeepCurrent,
+        _ => PasswordChoice::Dump,
+    }
+}
+
+/// `kack_users` → `users` (see the module doc for the merge rule).
+pub(super) fn user(tx: &Transaction, row: &Row, s: &mut Summary) -> RowResult<bool> {
+    let id = row.int("id")?;
+    let name = row.text("username")?;
+    let key = username_key(&name);
+    let hex = row.text("password")?.trim().to_ascii_lowercase();
+    let legacy = format!("{LEGACY_PREFIX}{hex}");
+    check_name_free(tx, id, &name, &key)?;
+    let meta_key = format!("import.legacy_password.{id}");
+    let recorded = meta::get(tx, &meta_key)?;
+    let current: Option<(String, String)> = tx
+        .prepare_cached("SELECT username_key, password FROM users WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let password = match &current {
+        Some((old_key, _)) if *old_key != key => {
+            return Err(RowError(format!(
+                "user id {id} is `{old_key}` in the database but `{name}` in the dump: refusing to merge two different accounts"
+            )));
+        }
+        Some((_, pw)) if merge_password(pw, &legacy, recorded.as_deref()) == PasswordChoice::KeepCurrent => {
+            s.passwords_kept += 1;
+            pw.clone()
+        }
+        _ => legacy.clone(),
+    };
+    tx.prepare_cached(
+        "INSERT INTO users (id, username, username_key, password, mail, is_admin, token_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+         ON CONFLICT (id) DO UPDATE SET username = excluded.username,
+           username_key = excluded.username_key, mail = excluded.mail,
+           is_admin = excluded.is_admin, password = excluded.password,
+           token_version = token_version + (password <> excluded.password)",
+    )?
+    .execute(params![id, name, key, password, row.text("mail")?, row.flag("is_admin")?])?;
+    meta::set(tx, &meta_key, &legacy)?;
+    Ok(true)
+}
+
+/// A name taken by another account would only fail as a bare UNIQUE error; say whose it is.
+fn check_name_free(tx: &Transaction, id: i64, name: &str, key: &str) -> RowResult<()> {
+    let other: Option<i64> = tx
+        .prepare_cached("SELECT id FROM users WHERE username_key = ?1 AND id <> ?2")?
+        .query_row(params![key, id], |r| r.get(0))
+        .optional()?;
+    match other {
+        Some(other) => {
+            Err(RowError(format!("user name `{name}` (id {id}) already belongs to user id {other} in the database")))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Parses the old `alarms` text (`242;245; 250;250`, kacky ids as the client typed them):
+/// entries are trimmed, blanks ignored, duplicates collapse; returns the ids and how many
+/// non-blank entries were not integers.
+pub(crate) fn parse_alarms(text: &str) -> (BTreeSet<i64>, u64) {
+    let mut ids = BTreeSet::new();
+    let mut bad = 0;
+    for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        match entry.parse::<i64>() {
+            Ok(id) => {
+                ids.insert(id);
+            }
+            Err(_) => bad += 1,
+        }
+    }
+    (ids, bad)
+}
+
+/// `user_fields`: the profile row is upserted; alarm ids are parked in a temporary table and
+/// turned into map rows at the end ([`resolve_alarms`]), when all maps are known.
+pub(super) fn user_fields(tx: &Transaction, row: &Row, s: &mut Summary) -> RowResult<bool> {
+    let id = row.int("id")?;
+    tx.prepare_cached(
+        "INSERT INTO user_fields (user_id, discord_handle, tm20_login, tmnf_login)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id) DO UPDATE SET discord_handle = excluded.discord_handle,
+           tm20_login = excluded.tm20_login, tmnf_login = excluded.tmnf_login",
+    )?
+    .execute(params![
+        id,
+        row.text_or("discord_handle", ""),
+        row.text_or("tm20_login", ""),
+        row.text_or("tmnf_login", ""),
+    ])?;
+    let (ids, bad) = parse_alarms(&row.text_or("alarms", ""));
+    s.alarms_unparsable += bad;
+    let mut st =
+        tx.prepare_cached("INSERT OR IGNORE INTO temp.import_alarms (user_id, kacky_id_int) VALUES (?1, ?2)")?;
+    for kid in ids {
+        st.execute([id, kid])?;
+    }
+    Ok(true)
+}
+
+/// The alarm rule: the old alarms carry no event, so a kacky id means the map with that
+/// `kacky_id_int` in the most recent event (highest `events.id`) that has one. Ids matching no
+/// map are counted and dropped. Returns (alarms resolved, entries without a map).
+pub(super) fn resolve_alarms(tx: &Transaction) -> rusqlite::Result<(u64, u64)> {
+    tx.execute_batch(
+        "CREATE TEMP TABLE import_alarm_maps AS
+         SELECT a.user_id, (SELECT m.id FROM maps m WHERE m.kacky_id_int = a.kacky_id_int
+                            ORDER BY m.event_id DESC, m.id DESC LIMIT 1) AS map_id
+         FROM temp.import_alarms a;
+         INSERT OR IGNORE INTO alarms (user_id, map_id)
+         SELECT user_id, map_id FROM temp.import_alarm_maps WHERE map_id IS NOT NULL;",
+    )?;
+    let (found, missing): (i64, i64) =
+        tx.query_row("SELECT COUNT(map_id), COUNT(*) - COUNT(map_id) FROM temp.import_alarm_maps", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    tx.execute_batch("DROP TABLE temp.import_alarm_maps")?;
+    Ok((found.unsigned_abs(), missing.unsigned_abs()))
+}
+
+/// `spreadsheet`: personal notes, upserted by (user, map); NULLs get the column defaults.
+pub(super) fn spreadsheet(tx: &Transaction, row: &Row, _: &mut Summary) -> RowResult<bool> {
+    tx.prepare_cached(
+        "INSERT INTO spreadsheet (user_id, map_id, map_diff, map_pb, map_rank, clip)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (user_id, map_id) DO UPDATE SET map_diff = excluded.map_diff,
+           map_pb = excluded.map_pb, map_rank = excluded.map_rank, clip = excluded.clip",
+    )?
+    .execute(params![
+        row.int("user_id")?,
+        row.int("map_id")?,
+        row.int_or("map_diff", 0)?,
+        row.int_or("map_pb", 0)?,
+        row.int_or("map_rank", 0)?,
+        row.text_or("clip", ""),
+    ])?;
+    Ok(true)
+}
+
+/// `token_blacklist` → `revoked_tokens`: the old `date` (server local time) becomes unix time.
+pub(super) fn revoked_token(tx: &Transaction, row: &Row, _: &mut Summary) -> RowResult<bool> {
+    let date = row.text("date")?;
+    let revoked_at = unix_time(&date).ok_or_else(|| RowError(format!("column `date`: `{date}` is not a date-time")))?;
+    tx.prepare_cached(
+        "INSERT INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (jti) DO NOTHING",
+    )?
+    .execute(params![row.text("jti")?, revoked_at, revoked_at + REVOCATION_TTL_S])?;
+    Ok(true)
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.fff]` read as this machine's local time, as the old backend wrote it.
+pub(crate) fn unix_time(text: &str) -> Option<i64> {
+    let naive = NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S%.f").ok()?;
+    let local = Local.from_local_datetime(&naive).earliest();
+    Some(local.map_or_else(|| naive.and_utc().timestamp(), |t| t.timestamp()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alarms_are_trimmed_deduplicated_and_lenient() {
+        let (ids, bad) = parse_alarms("242;245; 250;250;;x; -3 ");
+        assert_eq!(ids.into_iter().collect::<Vec<_>>(), vec![-3, 242, 245, 250]);
+        assert_eq!(bad, 1);
+        assert_eq!(parse_alarms(""), (BTreeSet::new(), 0));
+    }
+
+    #[test]
+    fn password_merge_rule() {
+        let argon = "$argon2id$v=19$m=19456,t=2,p=1$abc$def";
+        let old = "sha256$aa";
+        assert_eq!(merge_password(old, old, None), PasswordChoice::Dump);
+        assert_eq!(merge_password("sha256$bb", old, Some("sha256$bb")), PasswordChoice::Dump);
+        assert_eq!(merge_password(argon, old, Some(old)), PasswordChoice::KeepCurrent);
+        assert_eq!(merge_password(argon, old, None), PasswordChoice::KeepCurrent);
+        assert_eq!(merge_password(argon, old, Some("sha256$cc")), PasswordChoice::Dump);
+    }
+
+    #[test]
+    fn dates_parse_with_and_without_fraction() {
+        let a = unix_time("2023-10-01 12:00:00").unwrap();
+        assert_eq!(unix_time(" 2023-10-01 12:00:00.250 "), Some(a));
+        assert_eq!(unix_time("2023-10-01 12:00:01"), Some(a + 1));
+        assert_eq!(unix_time("yesterday"), None);
+    }
+}

@@ -1,0 +1,159 @@
+//! Records-API endpoints against a fake records API on 127.0.0.1.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use serde_json::{json, Value};
+
+use crate::common::{spawn_with, Fake, Options, TestApp, LIVE_KK7, SECRETS};
+
+/// What the fake answers next.
+#[derive(Clone)]
+enum Mode {
+    Normal,
+    Status500,
+    Garbage,
+    Hang,
+}
+
+#[derive(Clone)]
+struct FakeState {
+    hits: Arc<AtomicUsize>,
+    mode: Arc<Mutex<Mode>>,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+async fn answer(State(s): State<FakeState>, headers: HeaderMap, OriginalUri(uri): OriginalUri) -> axum::response::Response {
+    s.hits.fetch_add(1, Ordering::SeqCst);
+    s.seen.lock().unwrap().push(uri.to_string());
+    if headers.get("x-apikey").and_then(|v| v.to_str().ok()) != Some("rk") {
+        return (StatusCode::FORBIDDEN, "bad authentication").into_response();
+    }
+    let mode = s.mode.lock().unwrap().clone();
+    match mode {
+        Mode::Status500 => return (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
+        Mode::Garbage => return (StatusCode::OK, "<html>not json").into_response(),
+        Mode::Hang => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Mode::Normal => {}
+    }
+    let path = uri.path();
+    let pbs = json!({"201": {"date": 1.7e9, "kacky_rank": 1, "score": 12345}, "203": {"date": 1.7e9, "kacky_rank": 4, "score": 226000}, "17": {"date": 1.0, "kacky_rank": 2, "score": 5000}});
+    let body = if path.starts_with("/pb/") {
+        pbs
+    } else if path.starts_with("/performance/") {
+        json!([{"edition": 7, "fins": 20}])
+    } else if path == "/teapot" {
+        return (StatusCode::IM_A_TEAPOT, "plain text body").into_response();
+    } else {
+        json!([{"avg": 3.5, "fins": 70, "login": "simo_900", "nick": "$abcsimo", "rank": 1}])
+    };
+    axum::Json(body).into_response()
+}
+
+async fn setup() -> (TestApp, FakeState, Fake) {
+    let st = FakeState { hits: Arc::default(), mode: Arc::new(Mutex::new(Mode::Normal)), seen: Arc::default() };
+    let fake = Fake::start(axum::Router::new().fallback(answer).with_state(st.clone())).await;
+    let config = format!("{LIVE_KK7}records_api_url: {}\n", fake.base);
+    let app = spawn_with(Options { config: &config, secrets: SECRETS, ..Default::default() }).await;
+    (app, st, fake)
+}
+
+fn set(st: &FakeState, mode: Mode) {
+    *st.mode.lock().unwrap() = mode;
+}
+
+#[tokio::test]
+async fn proxy_keeps_query_status_and_body() {
+    let (app, st, _fake) = setup().await;
+    let (s, body) = app.get("/records/event/leaderboard/kk/7?start=0&elems=10").await;
+    assert_eq!(s, 200);
+    assert_eq!(body[0]["login"], "simo_900");
+    assert!(st.seen.lock().unwrap().contains(&"/event/leaderboard/kk/7?start=0&elems=10".to_owned()));
+    let (s, body) = app.get("/records/teapot").await;
+    assert_eq!((s, body), (418, json!("plain text body")));
+}
+
+#[tokio::test]
+async fn cache_serves_repeated_calls_within_the_ttl() {
+    let (app, st, _fake) = setup().await;
+    app.get("/records/event/leaderboard/kr/4?start=0&elems=10").await;
+    app.get("/records/event/leaderboard/kr/4?start=0&elems=10").await;
+    assert_eq!(st.hits.load(Ordering::SeqCst), 1);
+    app.get("/records/event/leaderboard/kr/4?start=10&elems=20").await;
+    assert_eq!(st.hits.load(Ordering::SeqCst), 2, "another query is another key");
+}
+
+#[tokio::test]
+async fn pb_performance_and_fin_for_a_logged_in_user() {
+    let (app, _st, _fake) = setup().await;
+    let t = app.register_login("hunter", "password1").await;
+    // No game login yet: the hunting page still gets valid answers.
+    assert_eq!(app.get_auth("/pb/kk", &t).await, (200, json!({})));
+    assert_eq!(app.get_auth("/performance/kk", &t).await, (200, json!([])));
+    assert_eq!(app.get_auth("/fin", &t).await, (200, json!({"finishes": 0, "mapids": []})));
+    app.post_json("/usermgnt", json!({"tmnf": "hunter_tmnf"}), Some(&t)).await;
+    let (s, pb) = app.get_auth("/pb/KK", &t).await;
+    assert_eq!(s, 200);
+    assert_eq!(pb["201"]["score"], 12345);
+    assert_eq!(app.get_auth("/performance/kk", &t).await.1, json!([{"edition": 7, "fins": 20}]));
+    // Only current-event maps count (17 is not a KK7 map).
+    assert_eq!(app.get_auth("/fin", &t).await.1, json!({"finishes": 2, "mapids": ["201", "203"]}));
+    assert_eq!(app.get("/fin").await.1, json!({"finishes": 0, "mapids": []}));
+    assert_eq!(app.get("/pb/kk").await.0, 401);
+    assert_eq!(app.get_auth("/pb/xx", &t).await.0, 404);
+}
+
+#[tokio::test]
+async fn streamer_bot_formats() {
+    let (app, _st, _fake) = setup().await;
+    assert_eq!(app.get_text("/event/simo/finned?string=ids").await, (200, "201, 203".into()));
+    assert_eq!(app.get_text("/event/simo/finned?string=ranks").await.1, "201 (1), 203 (4)");
+    assert_eq!(app.get_text("/event/simo/finned?string=scores").await.1, "201 (12.345s), 203 (226.0s)");
+    assert_eq!(app.get("/event/simo/finned?list=1").await.1, json!(["201", "203"]));
+    let (_, obj) = app.get("/event/simo/finned").await;
+    assert_eq!(obj.as_object().unwrap().keys().collect::<Vec<_>>(), ["201", "203"]);
+    let (_, unf) = app.get("/event/simo/unfinned").await;
+    let unf: Vec<i64> = unf.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(unf.len(), 73);
+    assert_eq!(&unf[..3], &[202, 204, 205]);
+    let (_, txt) = app.get_text("/event/simo/unfinned?string=1").await;
+    assert!(txt.starts_with("202, 204, 205, "));
+}
+
+async fn timed(app: &TestApp, path: &str) -> (u16, Value, Duration) {
+    let start = Instant::now();
+    let (s, b) = app.get(path).await;
+    (s, b, start.elapsed())
+}
+
+#[tokio::test]
+async fn upstream_failures_fail_fast_with_json() {
+    let (app, st, _fake) = setup().await;
+    let t = app.register_login("hunter", "password1").await;
+    app.post_json("/usermgnt", json!({"tmnf": "hunter_tmnf"}), Some(&t)).await;
+    set(&st, Mode::Status500);
+    let (s, b) = app.get("/records/x").await;
+    assert_eq!((s, b), (500, json!("boom")), "the proxy passes statuses through");
+    assert_eq!(app.get("/event/a/finned").await.0, 502);
+    assert_eq!(app.get_auth("/pb/kk", &t).await, (200, json!({})));
+    set(&st, Mode::Garbage);
+    let (s, b) = app.get("/event/b/finned").await;
+    assert_eq!(s, 502);
+    assert!(b["msg"].as_str().unwrap().contains("not a JSON object"));
+    assert_eq!(app.get_auth("/performance/kr", &t).await, (200, json!([])));
+    set(&st, Mode::Hang);
+    let (s, b, took) = timed(&app, "/event/c/unfinned").await;
+    assert_eq!(s, 504, "{b}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    let (s, _, took) = timed(&app, "/records/slow").await;
+    assert_eq!(s, 504);
+    assert!(took < Duration::from_secs(8));
+    let (_, health) = app.get("/healthz").await;
+    assert!(health["records"]["last_error"].as_str().unwrap().contains("did not answer"), "{health}");
+}
