@@ -85,3 +85,26 @@ for path in $ENDPOINTS; do
   stop_server
   i=$((i + 1))
 done
+
+# --- accounts: /login, the logged-in sheet, and /eventstatus while /login is hammered ---
+start_server; wait_200 "$(now_ms)" /eventstatus >/dev/null
+curl -fsS -o /dev/null -H 'Content-Type: application/json' -d '{"user":"benchuser","pwd":"benchpass1","mail":"b@e.nch"}' "$BASE/register" || true
+TOKEN=$(curl -fsS -H 'Content-Type: application/json' -d '{"user":"benchuser","pwd":"benchpass1"}' "$BASE/login" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+cat > "$WORK/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"user":"benchuser","pwd":"benchpass1"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+echo
+out=$(wrk -t2 -c8 -d"${DURATION}s" --latency -s "$WORK/login.lua" "$BASE/login")
+printf '%-34s %10s req/s   p50 %8s   p99 %8s\n' "/login (8 clients)" "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "$BASE/spreadsheet/kk/7")
+printf '%-34s %10s req/s   p50 %8s   p99 %8s\n' "/spreadsheet/kk/7 (logged in)" "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+wrk -t1 -c8 -d"$((DURATION + 2))s" -s "$WORK/login.lua" "$BASE/login" >/dev/null &
+LOGIN_LOAD=$!
+sleep 1
+out=$(wrk -t1 -c4 -d"${DURATION}s" --latency "$BASE/eventstatus")
+wait $LOGIN_LOAD
+printf '%-34s %10s req/s   p50 %8s   p99 %8s\n' "/eventstatus during /login load" "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+echo "  peak resident memory: $(( $(awk '/VmHWM/ {print $2}' /proc/$PID/status) / 1024 )) MB"
+stop_server

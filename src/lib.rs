@@ -54,9 +54,12 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         tracing::warn!("no jwt_secret configured: using a generated one kept in the database. THIS IS A DEMO SETUP, NOT FOR PRODUCTION");
     }
     let window = EventWindow::from_settings(&settings, clock.now());
+    let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     Ok(AppState {
         records: Arc::new(records::RecordsClient::from_settings(&settings, current_ids)),
+        cache: Arc::default(),
+        hash_slots: Arc::new(tokio::sync::Semaphore::new(hash_slots())),
         jwt: Arc::new(auth::Jwt::new(settings.jwt_secret.expose())),
         limiter: Arc::new(ratelimit::RateLimiter::new(settings.login_rate_per_min)),
         mailer: Arc::new(mail::Mailer::from_settings(&settings)),
@@ -65,8 +68,14 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         db,
         clock,
         window,
+        live,
         schema_version,
     })
+}
+
+/// Password hashes that may run at once: all cores but one, so the runtime always has one.
+fn hash_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 fn random_secret() -> String {
@@ -82,7 +91,15 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let _poller = start_background(&state);
     serve_router(listener, api::router(state), shutdown).await
+}
+
+/// Starts the background work (the game-server poller) on the current tokio runtime; it
+/// stops when the returned guard is dropped. [`serve`] calls it; callers of [`serve_router`]
+/// call it themselves.
+pub fn start_background(state: &AppState) -> live::PollerGuard {
+    live::poller::start(state)
 }
 
 /// Serves an already built router (see [`api::router_with`]).

@@ -99,7 +99,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            // servers.yaml not fitting the database is a configuration problem too.
+            let config = matches!(e.downcast_ref(), Some(kacky_backend::db::DbError::Config(_)));
+            if config {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -126,6 +132,7 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
                 }),
             );
         }
+        let _poller = kacky_backend::start_background(&state);
         let router = kacky_backend::api::router_with(state, extra);
         kacky_backend::serve_router(listener, router, kacky_backend::shutdown_signal()).await?;
         Ok(())
@@ -194,7 +201,10 @@ fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
                 }
             };
             anyhow::ensure!((8..=80).contains(&password.chars().count()), "the password must have 8 to 80 characters");
-            anyhow::ensure!(!username.trim().is_empty() && username.chars().count() <= 80, "the user name must have 1 to 80 characters");
+            anyhow::ensure!(
+                !username.trim().is_empty() && username.chars().count() <= 80,
+                "the user name must have 1 to 80 characters"
+            );
             let hash = auth::hash_password(&password);
             let created = users::create(&mut conn, &username, &hash, &auth::sha256_hex(&mail), true)?;
             anyhow::ensure!(created.is_some(), "user {username} already exists (use `admin promote`)");

@@ -56,8 +56,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<MapUpload>, CsvError> {
         if REQUIRED.iter().any(|r| get(r).is_empty()) {
             return Err(CsvError("Values for required columns must be set at all times!".into()));
         }
-        let (kacky_id_int, version) = split_kacky_id(&get("kacky_id"))
-            .ok_or_else(|| CsvError(format!("row {line}: kacky_id must look like 17 or 17 [v2], got \"{}\"", get("kacky_id"))))?;
+        let (kacky_id_int, version) = split_kacky_id(&get("kacky_id")).ok_or_else(|| {
+            CsvError(format!("row {line}: kacky_id must look like 17 or 17 [v2], got \"{}\"", get("kacky_id")))
+        })?;
         let number = |name: &str| -> Result<i64, CsvError> {
             let v = get(name);
             if v.is_empty() {
@@ -96,10 +97,16 @@ mod tests {
     #[test]
     fn columns_and_values_are_checked() {
         let ok = parse(b"kacky_id,author,event,prefix,at\n17 [v2],bob,KK9,$o#,12345\n-3,al,KK9,$o#,\n").unwrap();
-        assert_eq!((ok[0].kacky_id_int, ok[0].version.as_str(), ok[0].at, ok[0].name.as_str()), (17, "[v2]", 12345, "$o#17 [v2]"));
+        assert_eq!(
+            (ok[0].kacky_id_int, ok[0].version.as_str(), ok[0].at, ok[0].name.as_str()),
+            (17, "[v2]", 12345, "$o#17 [v2]")
+        );
         assert_eq!((ok[1].kacky_id_int, ok[1].at), (-3, 0));
         assert_eq!(parse(b"kacky_id,author,event\n1,a,KK9\n"), Err(CsvError("Missing required columns".into())));
-        assert_eq!(parse(b"kacky_id,author,event,prefix,color\n1,a,KK9,p,red\n"), Err(CsvError("Unknown columns".into())));
+        assert_eq!(
+            parse(b"kacky_id,author,event,prefix,color\n1,a,KK9,p,red\n"),
+            Err(CsvError("Unknown columns".into()))
+        );
         assert_eq!(
             parse(b"kacky_id,author,event,prefix\n1,,KK9,p\n"),
             Err(CsvError("Values for required columns must be set at all times!".into()))

@@ -114,8 +114,13 @@ impl RecordsClient {
         };
         let status = response.status();
         let mut body = String::new();
-        response.into_reader().take(8 * 1024 * 1024).read_to_string(&mut body)
-            .map_err(|e| if is_timeout(&e) { RecordsError::Timeout } else { RecordsError::Unreachable(e.to_string()) })?;
+        response.into_reader().take(8 * 1024 * 1024).read_to_string(&mut body).map_err(|e| {
+            if is_timeout(&e) {
+                RecordsError::Timeout
+            } else {
+                RecordsError::Unreachable(e.to_string())
+            }
+        })?;
         Ok(Upstream { status, body })
     }
 
@@ -143,16 +148,14 @@ impl RecordsClient {
     }
 }
 
-
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
 }
 
 fn classify(t: &ureq::Transport) -> RecordsError {
-    let timed_out = std::error::Error::source(t)
-        .and_then(|s| s.downcast_ref::<std::io::Error>())
-        .is_some_and(is_timeout)
-        || t.to_string().to_ascii_lowercase().contains("timed out");
+    let timed_out =
+        std::error::Error::source(t).and_then(|s| s.downcast_ref::<std::io::Error>()).is_some_and(is_timeout)
+            || t.to_string().to_ascii_lowercase().contains("timed out");
     if timed_out {
         RecordsError::Timeout
     } else {

@@ -36,8 +36,14 @@ pub fn too_many(what: &str, retry_after: i64) -> Response {
     (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry_after.to_string())], body).into_response()
 }
 
-/// Runs CPU-heavy password work on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+/// Runs CPU-heavy password hashing on the blocking pool, at most `hash_slots` at a time
+/// (one core is always left to the async runtime, so a login storm cannot slow every other
+/// request down).
+pub(super) async fn password_work<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _slot = state.hash_slots.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -50,7 +56,7 @@ async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) 
         return Err(ApiError::bad_request("`user` must not be blank"));
     }
     check_mail(&mail)?;
-    let hash = blocking(move || auth::hash_password(&pwd)).await?;
+    let hash = password_work(&state, move || auth::hash_password(&pwd)).await?;
     let created = state
         .db
         .run(move |c| db::users::create(c, &user, &hash, &auth::sha256_hex(&mail), false).map_err(ApiError::from))
@@ -83,7 +89,7 @@ async fn login(
     let name = user.clone();
     let account = state.db.run(move |c| db::users::by_name(c, &name).map_err(ApiError::from)).await?;
     let stored = account.as_ref().map_or_else(|| dummy_hash().to_owned(), |a| a.password.clone());
-    let verified = blocking(move || auth::verify_password(&pwd, &stored)).await?;
+    let verified = password_work(&state, move || auth::verify_password(&pwd, &stored)).await?;
     let (account, verified) = match (account, verified) {
         (Some(a), v) if v != Verified::No => (a, v),
         (found, _) => {
@@ -145,7 +151,7 @@ async fn update_profile(
         check_mail(mail)?;
     }
     let pwd_hash = match pwd {
-        Some(p) => Some(blocking(move || auth::hash_password(&p)).await?),
+        Some(p) => Some(password_work(&state, move || auth::hash_password(&p)).await?),
         None => None,
     };
     state

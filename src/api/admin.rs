@@ -37,7 +37,10 @@ async fn events(
     use axum::response::IntoResponse;
     let body: Option<Value> = match body.trim_ascii() {
         b"" => None,
-        raw => Some(serde_json::from_slice(raw).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?),
+        raw => Some(
+            serde_json::from_slice(raw)
+                .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?,
+        ),
     };
     let wants_all = body.as_ref().is_some_and(|b| b.get("visibility").and_then(Value::as_str) == Some("true"));
     if wants_all {
@@ -85,7 +88,9 @@ fn date_field(m: &serde_json::Map<String, Value>, key: &str) -> Result<String, A
 
 fn new_event(v: &Value) -> Result<NewEvent, ApiError> {
     let m = v.as_object().ok_or_else(|| ApiError::bad_request("`create` must be an object"))?;
-    let name = opt_str(m, "name", 80)?.filter(|n| !n.trim().is_empty()).ok_or_else(|| ApiError::bad_request("`name` is missing"))?;
+    let name = opt_str(m, "name", 80)?
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("`name` is missing"))?;
     let t = m.get("type").and_then(Value::as_str).and_then(EventType::parse);
     let t = t.ok_or_else(|| ApiError::bad_request("`type` must be KK or KR"))?;
     let edition = int_field(m, "edition")?;
@@ -108,21 +113,32 @@ fn visibility(v: &Value) -> Result<(i64, Option<bool>), ApiError> {
         Some(Value::String(s)) if s == "true" || s == "1" => Some(true),
         Some(Value::String(s)) if s == "false" || s == "0" || s == "off" => Some(false),
         Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n == 0 || n == 1) => Some(n.as_i64() == Some(1)),
-        other => return Err(ApiError::bad_request(format!("`visible.value` must be true, false or \"on\", got {}", other.map_or("nothing", kind)))),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "`visible.value` must be true, false or \"on\", got {}",
+                other.map_or("nothing", kind)
+            )))
+        }
     };
     Ok((id, value))
 }
 
-async fn manage_events(State(state): State<AppState>, _admin: Admin, ApiJson(body): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
+async fn manage_events(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
     let m = object(body)?;
     let create = present(&m, "create").then(|| new_event(&m["create"])).transpose()?;
     let visible = present(&m, "visible").then(|| visibility(&m["visible"])).transpose()?;
     if let Some(event) = create {
         let created = state.db.run(move |c| db::admin::create_event(c, &event).map_err(ApiError::from)).await?;
         created.map_err(|msg| ApiError::body(StatusCode::BAD_REQUEST, msg))?;
+        state.cache.invalidate();
     }
     if let Some((id, value)) = visible {
         let found = state.db.run(move |c| db::admin::set_visible(c, id, value).map_err(ApiError::from)).await?;
+        state.cache.invalidate();
         if !found {
             return Err(ApiError::not_found(format!("no event with id {id}")));
         }
@@ -131,7 +147,11 @@ async fn manage_events(State(state): State<AppState>, _admin: Admin, ApiJson(bod
 }
 
 /// Multipart `file` (CSV) and optional `overwrite` (a file part or field containing `1`).
-async fn manage_maps(State(state): State<AppState>, _admin: Admin, mut form: Multipart) -> Result<Json<Value>, ApiError> {
+async fn manage_maps(
+    State(state): State<AppState>,
+    _admin: Admin,
+    mut form: Multipart,
+) -> Result<Json<Value>, ApiError> {
     let (mut file, mut overwrite) = (None, false);
     while let Some(field) = form.next_field().await? {
         match field.name() {
@@ -148,10 +168,14 @@ async fn manage_maps(State(state): State<AppState>, _admin: Admin, mut form: Mul
     let file = file.ok_or_else(|| ApiError::bad_request("the multipart field `file` (the CSV) is missing"))?;
     let rows = mapcsv::parse(&file).map_err(|e| ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
     let now = state.clock.now().format("%Y-%m-%d %H:%M:%S").to_string();
-    let outcome = state.db.run(move |c| db::admin::upload_maps(c, &rows, overwrite, &now).map_err(ApiError::from)).await?;
+    let outcome =
+        state.db.run(move |c| db::admin::upload_maps(c, &rows, overwrite, &now).map_err(ApiError::from)).await?;
+    state.cache.invalidate();
     match outcome {
         Upload::Done { .. } => Ok(Json(json!("Updated maps."))),
-        Upload::UnknownEvent(e) => Err(ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, format!("Unknown event {e}: create it first"))),
+        Upload::UnknownEvent(e) => {
+            Err(ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, format!("Unknown event {e}: create it first")))
+        }
         Upload::WouldOverwrite => Err(ApiError::body(
             StatusCode::CONFLICT,
             "Your action would overwrite already existing maps! You may set 'overwrite' to 1",
@@ -167,10 +191,12 @@ async fn reset_wr(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let t = parse_type(&event)?;
-    let id: i64 = kacky_id.trim().parse().map_err(|_| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
+    let id: i64 =
+        kacky_id.trim().parse().map_err(|_| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
     let m = object(body)?;
     if m.contains_key("reset") {
         let n = state.db.run(move |c| db::admin::reset_wr(c, t, id).map_err(ApiError::from)).await?;
+        state.cache.invalidate();
         if n == 0 {
             return Err(ApiError::not_found(format!("no {} map with kacky id {id} has a world record", t.as_upper())));
         }

@@ -19,7 +19,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
     match probe {
         Ok(version) => {
             let records = records_health(&state);
-            Json(json!({ "status": "ok", "database": "ok", "schema_version": version, "records": records })).into_response()
+            let gameserver = state.live.health(state.clock.now());
+            Json(json!({ "status": "ok", "database": "ok", "schema_version": version, "records": records, "gameserver": gameserver }))
+                .into_response()
         }
         Err(e) => {
             tracing::warn!("health check: database unreachable: {e:?}");

@@ -20,9 +20,11 @@ use crate::event::EventWindow;
 mod accounts;
 mod admin;
 pub mod auth;
+pub mod cache;
 pub mod error;
 mod health;
 mod input;
+mod live;
 mod public;
 mod records;
 mod reset;
@@ -43,12 +45,18 @@ pub struct AppState {
     /// The current event's window (the testing window in testing mode).
     pub window: Option<EventWindow>,
     pub schema_version: i64,
+    /// The live game-server state ([`crate::live`]); the poller is its only writer.
+    pub live: crate::live::Live,
     pub jwt: Arc<crate::auth::Jwt>,
     pub limiter: Arc<crate::ratelimit::RateLimiter>,
     pub mailer: Arc<crate::mail::Mailer>,
     /// Recent password-reset mail latency, so unknown users wait about as long (ms).
     pub reset_latency_ms: Arc<std::sync::atomic::AtomicU64>,
     pub records: Arc<crate::records::RecordsClient>,
+    /// Serialized anonymous answers, invalidated by admin writes.
+    pub cache: Arc<cache::ResponseCache>,
+    /// Concurrent password hashes allowed (cores − 1, at least 1).
+    pub hash_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// JSON body extractor whose rejections are [`ApiError`]s.
@@ -88,6 +96,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(streamer::router())
         .merge(admin::router())
         .merge(sheet::router())
+        .merge(live::router())
         .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{text, ApiError, ApiQuery, AppState};
+use super::{cache, text, ApiError, ApiQuery, AppState};
 use crate::clock::local_iso;
 use crate::db;
 use crate::event::Phase;
@@ -50,11 +50,17 @@ pub struct PublicEvent {
     pub event_type: String,
 }
 
-async fn events(State(state): State<AppState>) -> Result<Json<Vec<PublicEvent>>, ApiError> {
+async fn events(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if let Some(hit) = state.cache.get("/events") {
+        return Ok(cache::json_response(hit));
+    }
+    let generation = state.cache.generation();
     let list = state.db.run(|c| db::events::list(c, true).map_err(ApiError::from)).await?;
-    Ok(Json(
-        list.into_iter()
-            .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
-            .collect(),
-    ))
+    let list: Vec<PublicEvent> = list
+        .into_iter()
+        .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
+        .collect();
+    let body = cache::to_bytes(&list);
+    state.cache.put("/events".into(), generation, body.clone());
+    Ok(cache::json_response(body))
 }

@@ -79,7 +79,13 @@ async fn game_login(state: &AppState, user_id: i64, t: EventType) -> Result<Stri
 
 /// A JSON answer of the wanted shape from the records API, or `fallback` (logged) — the
 /// hunting page only fills its table when these succeed (frontend fact 8).
-async fn personal(state: &AppState, user_id: i64, event: &str, kind: &str, fallback: Value) -> Result<Json<Value>, ApiError> {
+async fn personal(
+    state: &AppState,
+    user_id: i64,
+    event: &str,
+    kind: &str,
+    fallback: Value,
+) -> Result<Json<Value>, ApiError> {
     let t = parse_type(event)?;
     let login = game_login(state, user_id, t).await?;
     if login.is_empty() {
@@ -104,7 +110,11 @@ async fn personal(state: &AppState, user_id: i64, event: &str, kind: &str, fallb
     }
 }
 
-async fn pb(State(state): State<AppState>, User(user): User, ApiPath(event): ApiPath<String>) -> Result<Json<Value>, ApiError> {
+async fn pb(
+    State(state): State<AppState>,
+    User(user): User,
+    ApiPath(event): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
     personal(&state, user.id, &event, "pb", json!({})).await
 }
 
@@ -134,7 +144,10 @@ pub async fn finished_pbs(state: &AppState, login: &str) -> Result<BTreeMap<i64,
         return Err(bad_gateway("the records API answered something that is not a JSON object"));
     };
     let ids = current_ids(state).await?;
-    Ok(map.into_iter().filter_map(|(k, v)| k.trim().parse::<i64>().ok().filter(|id| ids.binary_search(id).is_ok()).map(|id| (id, v))).collect())
+    Ok(map
+        .into_iter()
+        .filter_map(|(k, v)| k.trim().parse::<i64>().ok().filter(|id| ids.binary_search(id).is_ok()).map(|id| (id, v)))
+        .collect())
 }
 
 async fn fin(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Json<Value>, ApiError> {
@@ -172,7 +185,8 @@ async fn finned(
         _ if q.get("list").and_then(|l| l.trim().parse::<i64>().ok()) == Some(1) => {
             Json(pbs.keys().map(i64::to_string).collect::<Vec<_>>()).into_response()
         }
-        _ => Json(Value::Object(pbs.into_iter().map(|(id, v)| (id.to_string(), v)).collect::<Map<_, _>>())).into_response(),
+        _ => Json(Value::Object(pbs.into_iter().map(|(id, v)| (id.to_string(), v)).collect::<Map<_, _>>()))
+            .into_response(),
     })
 }
 

@@ -95,9 +95,7 @@ pub async fn finish(
     let Some(user_id) = user else {
         return Err(ApiError::body(StatusCode::UNAUTHORIZED, "Unauthorized"));
     };
-    let new_hash = tokio::task::spawn_blocking(move || auth::hash_password(&pwd))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new_hash = super::accounts::password_work(&state, move || auth::hash_password(&pwd)).await?;
     state.db.run(move |c| db::users::set_password(c, user_id, &new_hash, true).map_err(ApiError::from)).await?;
     Ok(ok().into_response())
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -13,7 +14,7 @@ use serde_json::Value;
 use super::accounts::ok;
 use super::auth::{OptionalUser, User};
 use super::input::{kind, object, opt_str, present};
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+use super::{cache, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::config::EventType;
 use crate::db;
 use crate::db::maps::MapRow;
@@ -104,7 +105,7 @@ async fn spreadsheet(
     OptionalUser(user): OptionalUser,
     ApiPath((event, edition)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Result<Json<Vec<SheetRow>>, ApiError> {
+) -> Result<Response, ApiError> {
     let t = parse_type(&event)?;
     let edition = match edition.as_str() {
         "all" => None,
@@ -114,22 +115,30 @@ async fn spreadsheet(
         _ => return Err(ApiError::BadPath),
     };
     let rawnicks = flag(&q, "rawnicks");
-    let rows =
-        state.db.run(move |c| db::maps::sheet(c, t, edition, user.map(|u| u.id)).map_err(ApiError::from)).await?;
-    Ok(Json(rows.into_iter().map(|m| SheetRow::from_map(m, rawnicks)).collect()))
+    let uid = user.map(|u| u.id);
+    let key = uid.is_none().then(|| format!("sheet/{}/{edition:?}/{rawnicks}", t.as_upper()));
+    cache::cached(&state.cache, key, || async move {
+        let rows = state.db.run(move |c| db::maps::sheet(c, t, edition, uid).map_err(ApiError::from)).await?;
+        Ok(rows.into_iter().map(|m| SheetRow::from_map(m, rawnicks)).collect::<Vec<_>>())
+    })
+    .await
 }
 
 async fn mapinfo(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
     ApiPath((event, kacky_id)): ApiPath<(String, String)>,
-) -> Result<Json<SheetRow>, ApiError> {
+) -> Result<Response, ApiError> {
     let t = parse_type(&event)?;
     let id: i64 = kacky_id.trim().parse().map_err(|_| ApiError::BadPath)?;
-    let row =
-        state.db.run(move |c| db::maps::by_kacky_id(c, t, id, user.map(|u| u.id)).map_err(ApiError::from)).await?;
-    let row = row.ok_or_else(|| ApiError::not_found(format!("no {} map with kacky id {id}", t.as_upper())))?;
-    Ok(Json(SheetRow::from_map(row, false)))
+    let uid = user.map(|u| u.id);
+    let key = uid.is_none().then(|| format!("mapinfo/{}/{id}", t.as_upper()));
+    cache::cached(&state.cache, key, || async move {
+        let row = state.db.run(move |c| db::maps::by_kacky_id(c, t, id, uid).map_err(ApiError::from)).await?;
+        let row = row.ok_or_else(|| ApiError::not_found(format!("no {} map with kacky id {id}", t.as_upper())))?;
+        Ok(SheetRow::from_map(row, false))
+    })
+    .await
 }
 
 #[derive(Serialize)]
@@ -144,20 +153,19 @@ async fn wrleaderboard(
     State(state): State<AppState>,
     ApiPath(event): ApiPath<String>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Result<Json<Vec<WrHolder>>, ApiError> {
+) -> Result<Response, ApiError> {
     let t = parse_type(&event)?;
     let html = q.get("html").map(String::as_str) != Some("False");
-    let holders = state.db.run(move |c| db::wr::leaderboard(c, t).map_err(ApiError::from)).await?;
-    Ok(Json(
-        holders
+    let key = format!("wr/{}/{html}", t.as_upper());
+    cache::cached(&state.cache, Some(key), || async move {
+        let holders = state.db.run(move |c| db::wr::leaderboard(c, t).map_err(ApiError::from)).await?;
+        let nick = |n: String| if html { tmtext::html(&n) } else { n };
+        Ok(holders
             .into_iter()
-            .map(|h| WrHolder {
-                nickname: if html { tmtext::html(&h.nickname) } else { h.nickname },
-                login: h.login,
-                nwrs: h.nwrs,
-            })
-            .collect(),
-    ))
+            .map(|h| WrHolder { nickname: nick(h.nickname), login: h.login, nwrs: h.nwrs })
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
 /// `mapid` as the frontend sends it: the kacky id without version, as a string (numbers are

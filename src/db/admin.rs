@@ -19,13 +19,19 @@ pub struct NewEvent {
 /// Why an event cannot be created: the old messages.
 pub fn create_event(conn: &mut Connection, e: &NewEvent) -> rusqlite::Result<Result<i64, String>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM events WHERE type = ?1 AND edition = ?2)", params![e.t.as_upper(), e.edition], |r| r.get(0))?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE type = ?1 AND edition = ?2)",
+        params![e.t.as_upper(), e.edition],
+        |r| r.get(0),
+    )?;
     if exists {
         return Ok(Err(format!("{}{} already exists!", e.name, e.edition)));
     }
-    let name_taken = tx.prepare("SELECT name FROM events")?.query_map([], |r| r.get::<_, String>(0))?.filter_map(Result::ok).any(|n| {
-        crate::tmtext::plain(&n).to_lowercase() == crate::tmtext::plain(&e.name).to_lowercase()
-    });
+    let name_taken = tx
+        .prepare("SELECT name FROM events")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .filter_map(Result::ok)
+        .any(|n| crate::tmtext::plain(&n).to_lowercase() == crate::tmtext::plain(&e.name).to_lowercase());
     if name_taken {
         return Ok(Err(format!("{} already exists!", e.edition)));
     }
@@ -104,7 +110,10 @@ pub fn upload_maps(conn: &mut Connection, rows: &[MapUpload], overwrite: bool, n
                  ON CONFLICT (map_id) DO UPDATE SET login = excluded.login, score = excluded.score, date = excluded.date WHERE worldrecords.source = 'AT'")?
             .execute(params![map_id, row.author, row.at, now])?;
         if wr > 0 {
-            tx.prepare_cached("INSERT OR IGNORE INTO worldrecords_discord_notify (id) SELECT id FROM worldrecords WHERE map_id = ?1")?.execute([map_id])?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO worldrecords_discord_notify (id) SELECT id FROM worldrecords WHERE map_id = ?1",
+            )?
+            .execute([map_id])?;
         }
     }
     tx.commit()?;

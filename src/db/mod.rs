@@ -8,8 +8,8 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
-pub mod backup;
 pub mod admin;
+pub mod backup;
 pub mod current;
 pub mod events;
 pub mod fs;
@@ -58,8 +58,16 @@ pub struct Db {
 /// writer wait instead of failing.
 fn init_connection(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_millis(5000))?;
-    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+    Ok(())
+}
+
+/// WAL mode is a property of the file: set it once through a single connection before the
+/// pool opens several at once (concurrent switches would race for the lock).
+fn enable_wal(path: &Path) -> rusqlite::Result<()> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_millis(5000))?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
     Ok(())
 }
 
@@ -70,6 +78,7 @@ impl Db {
             std::fs::create_dir_all(parent)
                 .map_err(|e| DbError::Seed(format!("cannot create {}: {e}", parent.display())))?;
         }
+        enable_wal(path)?;
         let manager = SqliteConnectionManager::file(path).with_init(init_connection);
         let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
         Ok(Self { pool })

@@ -90,7 +90,7 @@ fn check_name_free(tx: &Transaction, id: i64, name: &str, key: &str) -> RowResul
         .optional()?;
     match other {
         Some(other) => {
-            Err(RowError(format!("user name `{name}` (id {id}) already belongs to user id {other} in the database")))
+            Err(RowError(format!("user name `{name}` (id {id}) is already used by user id {other} (names compare case-insensitively, trailing spaces ignored)")))
         }
         None => Ok(()),
     }

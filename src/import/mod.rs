@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -160,14 +160,26 @@ pub fn import_file(db: &Db, path: &Path, show_progress: bool) -> Result<Summary,
            PRIMARY KEY (user_id, kacky_id_int)) WITHOUT ROWID;",
     )?;
     let mut summary = Summary::default();
-    while let Some(statement) = reader.next() {
-        apply(&tx, statement?, &mut summary)?;
-        bar.set_position(reader.bytes_read());
-    }
+    let read = read_all(&tx, &mut reader, &bar, &mut summary);
     bar.finish_and_clear();
+    read?;
     finish(&tx, &mut summary)?;
     tx.commit()?;
     Ok(summary)
+}
+
+/// Applies every statement; stops at the first problem (the caller then rolls back).
+fn read_all<R: BufRead>(
+    tx: &Transaction,
+    reader: &mut DumpReader<R>,
+    bar: &ProgressBar,
+    summary: &mut Summary,
+) -> Result<(), ImportError> {
+    while let Some(statement) = reader.next() {
+        apply(tx, statement?, summary)?;
+        bar.set_position(reader.bytes_read());
+    }
+    Ok(())
 }
 
 /// A bar driven by bytes read against the file size; hidden when not on a terminal.
@@ -181,13 +193,17 @@ fn progress_bar(total: u64, show: bool) -> ProgressBar {
 }
 
 /// Resolves the alarms, drops the work tables and marks the history as present so the seed
-/// never loads over imported data.
+/// never loads over imported data. A dump without events (accounts only) leaves the marker
+/// alone, so a new database still gets the built-in history at the first start.
 fn finish(tx: &Transaction, summary: &mut Summary) -> Result<(), ImportError> {
     let (alarms, without_map) = accounts::resolve_alarms(tx)?;
     summary.count("alarms", alarms);
     summary.alarms_without_map = without_map;
     tx.execute_batch("DROP TABLE temp.import_wr; DROP TABLE temp.import_alarms;")?;
-    meta::set(tx, "history_seeded", "1")?;
+    let has_events: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
+    if has_events {
+        meta::set(tx, "history_seeded", "1")?;
+    }
     Ok(())
 }
 

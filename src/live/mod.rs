@@ -1,5 +1,13 @@
 //! The live event: rotation math ([`rotation`]), the game-server API answer and its testing
-//! fixtures ([`gameserver`]).
+//! fixtures ([`gameserver`]), the servers and playlists of the current event ([`lineup`]), the
+//! published live state ([`state`]) and the task that keeps it fresh ([`poller`]).
 
 pub mod gameserver;
+pub mod lineup;
+pub mod poller;
 pub mod rotation;
+pub mod state;
+
+pub use lineup::Lineup;
+pub use poller::{poll_now, PollerGuard};
+pub use state::{Live, LiveSnapshot};

@@ -24,7 +24,8 @@ async fn register_login_and_token_payload() {
     assert_eq!(p["exp"].as_i64().unwrap() - p["iat"].as_i64().unwrap(), 100 * 86_400);
     assert!(!token.split('.').nth(1).unwrap().contains(['-', '_']), "payload must be atob-safe");
     // Names compare case-insensitively and ignore trailing spaces.
-    let (s, b) = app.post_json("/register", json!({"user": "alice ", "pwd": "password2", "mail": "a@b.cd"}), None).await;
+    let (s, b) =
+        app.post_json("/register", json!({"user": "alice ", "pwd": "password2", "mail": "a@b.cd"}), None).await;
     assert_eq!((s, b), (409, json!("Conflict")));
     app.login("ALICE", "password1").await;
     let (s, body) = app.post_json("/login", json!({"user": "alice", "pwd": "nope-nope"}), None).await;
@@ -97,9 +98,18 @@ async fn password_change_revokes_old_tokens() {
 async fn profile_update_is_all_or_nothing() {
     let app = spawn().await;
     let t = app.register_login("dave", "password1").await;
-    let (s, _) = app.post_json("/usermgnt", json!({"tmnf": "dave_tmnf", "tm20": "Dave20", "discord": "dave#1", "token": t}), Some(&t)).await;
+    let (s, _) = app
+        .post_json(
+            "/usermgnt",
+            json!({"tmnf": "dave_tmnf", "tm20": "Dave20", "discord": "dave#1", "token": t}),
+            Some(&t),
+        )
+        .await;
     assert_eq!(s, 200);
-    assert_eq!(app.get_auth("/usermgnt", &t).await.1, json!({"discord": "dave#1", "tm20": "Dave20", "tmnf": "dave_tmnf"}));
+    assert_eq!(
+        app.get_auth("/usermgnt", &t).await.1,
+        json!({"discord": "dave#1", "tm20": "Dave20", "tmnf": "dave_tmnf"})
+    );
     // A bad key after good ones changes nothing.
     let (s, b) = app.post_json("/usermgnt", json!({"tmnf": "changed", "tm20": 5}), Some(&t)).await;
     assert_eq!(s, 400);
@@ -114,12 +124,16 @@ async fn legacy_sha256_account_is_upgraded_on_login() {
     let app = spawn().await;
     let legacy = format!("sha256${}", kacky_backend::auth::sha256_hex("oldpassword"));
     app.sql()
-        .execute("INSERT INTO users (username, username_key, password, mail) VALUES ('Legacy', 'legacy', ?1, 'x')", [&legacy])
+        .execute(
+            "INSERT INTO users (username, username_key, password, mail) VALUES ('Legacy', 'legacy', ?1, 'x')",
+            [&legacy],
+        )
         .unwrap();
     let (s, _) = app.post_json("/login", json!({"user": "legacy", "pwd": "wrong"}), None).await;
     assert_eq!(s, 401);
     app.login("legacy", "oldpassword").await;
-    let stored: String = app.sql().query_row("SELECT password FROM users WHERE username_key = 'legacy'", [], |r| r.get(0)).unwrap();
+    let stored: String =
+        app.sql().query_row("SELECT password FROM users WHERE username_key = 'legacy'", [], |r| r.get(0)).unwrap();
     assert!(stored.starts_with("$argon2id$"), "{stored}");
     app.login("Legacy", "oldpassword").await;
 }
@@ -171,7 +185,8 @@ async fn password_reset_by_mail_works_once_and_expires() {
     let clock = Clock::manual("2030-01-01T00:00:00Z".parse().unwrap());
     let config = format!("{LIVE_KK7}sendgrid_api_url: {}\n", fake.base);
     let secrets = format!("{SECRETS}sendgrid_api_key: SG.test\n");
-    let app = spawn_with(Options { config: &config, secrets: &secrets, clock: clock.clone(), ..Default::default() }).await;
+    let app =
+        spawn_with(Options { config: &config, secrets: &secrets, clock: clock.clone(), ..Default::default() }).await;
     let old = app.register_login("frank", "password1").await;
     let known = app.post_json("/pwdreset", json!({"user": "frank", "mail": "frank@example.com"}), None).await;
     let unknown = app.post_json("/pwdreset", json!({"user": "nobody", "mail": "frank@example.com"}), None).await;
@@ -222,7 +237,14 @@ async fn delete_account_kills_its_tokens_even_after_reregistration() {
     let app = spawn().await;
     let t = app.register_login("hank", "password1").await;
     app.post_json("/spreadsheet/kk", json!({"mapid": "201", "diff": 2}), Some(&t)).await;
-    let r = app.client.post(app.url("/usermgnt/delete")).bearer_auth(&t).header("content-type", "application/json").send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/usermgnt/delete"))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let (s, b) = app.get_auth("/usermgnt", &t).await;
     assert_eq!((s, b["msg"].as_str()), (401, Some("Error loading the user hank")));
@@ -236,12 +258,21 @@ async fn delete_account_kills_its_tokens_even_after_reregistration() {
 async fn sheet_writes_show_in_logged_in_views() {
     let app = spawn().await;
     let t = app.register_login("ivy", "password1").await;
-    assert_eq!(app.post_json("/spreadsheet/kk", json!({"mapid": "202", "diff": 4, "token": t}), Some(&t)).await, (200, json!("OK")));
-    assert_eq!(app.post_json("/spreadsheet/KK", json!({"mapid": "202", "clip": "https://clips/x"}), Some(&t)).await.0, 200);
+    assert_eq!(
+        app.post_json("/spreadsheet/kk", json!({"mapid": "202", "diff": 4, "token": t}), Some(&t)).await,
+        (200, json!("OK"))
+    );
+    assert_eq!(
+        app.post_json("/spreadsheet/KK", json!({"mapid": "202", "clip": "https://clips/x"}), Some(&t)).await.0,
+        200
+    );
     assert_eq!(app.post_json("/spreadsheet/kk", json!({"mapid": "203", "alarm": true}), Some(&t)).await.0, 200);
     let (_, rows) = app.get_auth("/spreadsheet/kk/7", &t).await;
     let r202 = rows.as_array().unwrap().iter().find(|r| r["kacky_id"] == 202).unwrap().clone();
-    assert_eq!((r202["map_diff"].as_i64(), r202["clip"].as_str(), r202["alarm"].as_bool()), (Some(4), Some("https://clips/x"), Some(false)));
+    assert_eq!(
+        (r202["map_diff"].as_i64(), r202["clip"].as_str(), r202["alarm"].as_bool()),
+        (Some(4), Some("https://clips/x"), Some(false))
+    );
     assert!(r202["id"].as_i64().is_some());
     let r203 = rows.as_array().unwrap().iter().find(|r| r["kacky_id"] == 203).unwrap().clone();
     assert_eq!((r203["map_diff"].clone(), r203["alarm"].as_bool()), (Value::Null, Some(true)));
@@ -268,7 +299,9 @@ async fn concurrent_alarm_toggles_and_diff_updates() {
     let mut tasks = Vec::new();
     for id in 201..251 {
         let (app, t) = (app.clone(), t.clone());
-        tasks.push(tokio::spawn(async move { app.post_json("/spreadsheet/kk", json!({"mapid": id.to_string(), "alarm": "toggle"}), Some(&t)).await.0 }));
+        tasks.push(tokio::spawn(async move {
+            app.post_json("/spreadsheet/kk", json!({"mapid": id.to_string(), "alarm": "toggle"}), Some(&t)).await.0
+        }));
     }
     for task in tasks {
         assert_eq!(task.await.unwrap(), 200);
@@ -278,7 +311,9 @@ async fn concurrent_alarm_toggles_and_diff_updates() {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let (app, t) = (app.clone(), t.clone());
-        tasks.push(tokio::spawn(async move { app.post_json("/spreadsheet/kk", json!({"mapid": "210", "diff": i % 7}), Some(&t)).await.0 }));
+        tasks.push(tokio::spawn(async move {
+            app.post_json("/spreadsheet/kk", json!({"mapid": "210", "diff": i % 7}), Some(&t)).await.0
+        }));
     }
     for task in tasks {
         assert_eq!(task.await.unwrap(), 200);
@@ -325,20 +360,40 @@ async fn bad_input_is_4xx_json_and_changes_nothing() {
         assert!(b["msg"].is_string(), "{path} {body} → {b}");
     }
     for path in ["/register", "/login", "/usermgnt", "/spreadsheet/kk", "/pwdreset"] {
-        let r = app.client.post(app.url(path)).bearer_auth(&t).header("content-type", "application/json").body("{not json").send().await.unwrap();
+        let r = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&t)
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400, "{path}");
         assert!(r.json::<Value>().await.unwrap()["msg"].is_string());
         let r = app.client.post(app.url(path)).bearer_auth(&t).body("user=x").send().await.unwrap();
         assert_eq!(r.status(), 415, "{path}");
         let big = format!("{{\"user\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-        let r = app.client.post(app.url(path)).bearer_auth(&t).header("content-type", "application/json").body(big).send().await.unwrap();
+        let r = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&t)
+            .header("content-type", "application/json")
+            .body(big)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 413, "{path}");
     }
     let (s, b) = app.post_json("/spreadsheet/xx", json!({"mapid": "201", "diff": 1}), Some(&t)).await;
     assert_eq!((s, b), (404, json!("404 Error: bad path")));
     let db = app.sql();
     let counts: (i64, i64, i64) = db
-        .query_row("SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM spreadsheet), (SELECT COUNT(*) FROM alarms)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM spreadsheet), (SELECT COUNT(*) FROM alarms)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
     assert_eq!(counts, (1, 0, 0));
     assert_eq!(app.get_auth("/usermgnt", &t).await.1, json!({"discord": "", "tm20": "", "tmnf": ""}));

@@ -12,9 +12,13 @@ async fn admin_token(app: &TestApp, name: &str) -> String {
 }
 
 async fn upload(app: &TestApp, token: &str, csv: &str, overwrite: bool) -> (u16, Value) {
-    let mut form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("maps.csv"));
+    let mut form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("maps.csv"));
     if overwrite {
-        form = form.part("overwrite", reqwest::multipart::Part::bytes(b"1".to_vec()).file_name("blob").mime_str("text/plain").unwrap());
+        form = form.part(
+            "overwrite",
+            reqwest::multipart::Part::bytes(b"1".to_vec()).file_name("blob").mime_str("text/plain").unwrap(),
+        );
     }
     let r = app.client.post(app.url("/manage/maps")).bearer_auth(token).multipart(form).send().await.unwrap();
     let s = r.status().as_u16();
@@ -33,9 +37,15 @@ async fn create_event_upload_maps_and_see_them() {
     let (s, b) = app.post_json("/manage/events", serde_json::from_str(NEW_EVENT).unwrap(), Some(&admin)).await;
     assert_eq!((s, b), (400, json!("Kackiest Kacky 99 already exists!")));
     let clash = NEW_EVENT.replace("\"9\"", "\"10\"").replace("Kacky 9", "Kacky 10").replace("276", "270");
-    assert_eq!(app.post_json("/manage/events", serde_json::from_str(&clash).unwrap(), Some(&admin)).await.1, json!("There already are maps in the pool with the Kacky IDs you provided!"));
+    assert_eq!(
+        app.post_json("/manage/events", serde_json::from_str(&clash).unwrap(), Some(&admin)).await.1,
+        json!("There already are maps in the pool with the Kacky IDs you provided!")
+    );
     let bad_date = NEW_EVENT.replace("2024-03-01T20:00", "someday").replace("\"9\"", "\"11\"");
-    assert_eq!(app.post_json("/manage/events", serde_json::from_str(&bad_date).unwrap(), Some(&admin)).await, (400, json!("Invalid date format!")));
+    assert_eq!(
+        app.post_json("/manage/events", serde_json::from_str(&bad_date).unwrap(), Some(&admin)).await,
+        (400, json!("Invalid date format!"))
+    );
     // The new event is hidden until made visible; its type is upper-cased.
     let (_, all) = app.post_json("/events", json!({"visibility": "true"}), Some(&admin)).await;
     let kk9 = all.as_array().unwrap().iter().find(|e| e["edition"] == 9).unwrap().clone();
@@ -46,7 +56,15 @@ async fn create_event_upload_maps_and_see_them() {
     let (_, rows) = app.get("/spreadsheet/kk/9").await;
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 3);
-    assert_eq!((rows[0]["kacky_id"].as_i64(), rows[0]["author"].as_str(), rows[0]["wr_score"].as_i64(), rows[0]["rating"].as_i64()), (Some(276), Some("alice"), Some(15000), Some(40)));
+    assert_eq!(
+        (
+            rows[0]["kacky_id"].as_i64(),
+            rows[0]["author"].as_str(),
+            rows[0]["wr_score"].as_i64(),
+            rows[0]["rating"].as_i64()
+        ),
+        (Some(276), Some("alice"), Some(15000), Some(40))
+    );
     assert_eq!(rows[2]["version"], "[v2]");
     // Overwrite guard, then a real overwrite.
     let changed = csv.replace("alice", "alicia");
@@ -66,7 +84,11 @@ async fn a_bad_csv_row_leaves_the_database_unchanged() {
     let count = || -> i64 { app.sql().query_row("SELECT COUNT(*) FROM maps", [], |r| r.get(0)).unwrap() };
     let before = count();
     for (csv, status, msg) in [
-        ("kacky_id,author,event,prefix\n276,a,KK9,p\n277,,KK9,p\n", 422, "Values for required columns must be set at all times!"),
+        (
+            "kacky_id,author,event,prefix\n276,a,KK9,p\n277,,KK9,p\n",
+            422,
+            "Values for required columns must be set at all times!",
+        ),
         ("kacky_id,author,event\n276,a,KK9\n", 422, "Missing required columns"),
         ("kacky_id,author,event,prefix,colour\n276,a,KK9,p,red\n", 422, "Unknown columns"),
         ("kacky_id,author,event,prefix,at\n276,a,KK9,p,1\n277,b,KK9,p,fast\n", 422, "row 3: at must be a whole number"),
@@ -91,7 +113,10 @@ async fn visibility_toggle_and_wr_reset() {
     app.post_json("/manage/events", vis(json!(false)), Some(&admin)).await;
     app.post_json("/manage/events", vis(json!("false")), Some(&admin)).await;
     assert_eq!(app.get("/events").await.1.as_array().unwrap().len(), 11, "false stays false");
-    assert_eq!(app.post_json("/manage/events", json!({"visible": {"id": 999, "value": true}}), Some(&admin)).await.0, 404);
+    assert_eq!(
+        app.post_json("/manage/events", json!({"visible": {"id": 999, "value": true}}), Some(&admin)).await.0,
+        404
+    );
     assert_eq!(app.post_json("/mapinfo/kr/17", json!({"reset": ""}), Some(&admin)).await, (200, json!("OK")));
     let (_, info) = app.get("/mapinfo/kr/17").await;
     assert_eq!((info["wr_score"].as_i64(), info["wr_holder"].as_str()), (Some(1), Some("reset_by_admin")));
@@ -104,10 +129,16 @@ async fn admin_flag_comes_from_the_database() {
     let admin = admin_token(&app, "boss").await;
     let user = app.register_login("pleb", "password1").await;
     let body = json!({"visible": {"id": 1, "value": false}});
-    assert_eq!(app.post_json("/manage/events", body.clone(), Some(&user)).await, (401, json!("Not authorized. Your actions will have consequences.")));
+    assert_eq!(
+        app.post_json("/manage/events", body.clone(), Some(&user)).await,
+        (401, json!("Not authorized. Your actions will have consequences."))
+    );
     assert_eq!(app.post_json("/manage/events", body.clone(), None).await.1["msg"], "Missing Authorization Header");
     assert_eq!(app.post_json("/events", json!({"visibility": "true"}), Some(&user)).await.0, 401);
-    assert_eq!(app.post_json("/events", json!({"visibility": "false"}), Some(&user)).await.1.as_array().unwrap().len(), 12);
+    assert_eq!(
+        app.post_json("/events", json!({"visibility": "false"}), Some(&user)).await.1.as_array().unwrap().len(),
+        12
+    );
     // Demoted: the token still says isAdmin 1, but the database decides.
     app.sql().execute("UPDATE users SET is_admin = 0 WHERE username = 'boss'", []).unwrap();
     assert_eq!(crate::common::payload(&admin)["isAdmin"], 1);

@@ -10,7 +10,7 @@ use crate::common::write;
 const BIN: &str = env!("CARGO_BIN_EXE_kacky-backend");
 
 /// Runs the binary in `dir` with no `CONFIG_FILE`-style variables inherited.
-fn command(dir: &Path) -> Command {
+pub(crate) fn command(dir: &Path) -> Command {
     let mut c = Command::new(BIN);
     c.current_dir(dir)
         .env_remove("CONFIG_FILE")
@@ -23,7 +23,7 @@ fn command(dir: &Path) -> Command {
     c
 }
 
-struct Running(Child);
+pub(crate) struct Running(Child);
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -32,7 +32,7 @@ impl Drop for Running {
 }
 
 /// Starts the server and returns its base URL, read from the "listening on" log line.
-fn start(mut cmd: Command) -> (Running, String) {
+pub(crate) fn start(mut cmd: Command) -> (Running, String) {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let running = Running(child);

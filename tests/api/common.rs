@@ -163,7 +163,8 @@ impl TestApp {
     }
 
     pub async fn get_auth(&self, path: &str, token: &str) -> (u16, Value) {
-        let r = self.client.get(self.url(path)).header("Authorization", format!("Bearer {token}")).send().await.unwrap();
+        let r =
+            self.client.get(self.url(path)).header("Authorization", format!("Bearer {token}")).send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
@@ -171,7 +172,13 @@ impl TestApp {
 
     /// Registers `user` (password `pwd`, mail `<user>@example.com`) and logs in.
     pub async fn register_login(&self, user: &str, pwd: &str) -> String {
-        let (s, _) = self.post_json("/register", serde_json::json!({"user": user, "pwd": pwd, "mail": format!("{user}@example.com")}), None).await;
+        let (s, _) = self
+            .post_json(
+                "/register",
+                serde_json::json!({"user": user, "pwd": pwd, "mail": format!("{user}@example.com")}),
+                None,
+            )
+            .await;
         assert_eq!(s, 201, "register {user}");
         self.login(user, pwd).await
     }

@@ -242,6 +242,12 @@ fn a_bad_row_or_broken_dump_writes_nothing() {
         broken_dump(dir.path(), "INSERT INTO `kack_users` (`id`, `username`) VALUES (4, 'nopass');\n");
     let err = import_fails(dir.path(), &no_user);
     assert!(err.contains(&format!("line {line}")) && err.contains("`password`"), "{err}");
+    let (taken, line) = broken_dump(
+        dir.path(),
+        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (4, 'ADMIN ', 'ab', 'cd');\n",
+    );
+    let err = import_fails(dir.path(), &taken);
+    assert!(err.contains(&format!("line {line}")) && err.contains("already used by user id 1"), "{err}");
     assert_eq!(counts(&db_path), before);
     let out = run(dir.path(), &["import-mysql", "/nonexistent/dump.sql"]);
     assert_eq!(out.status.code(), Some(1));

@@ -27,7 +27,11 @@ struct FakeState {
     seen: Arc<Mutex<Vec<String>>>,
 }
 
-async fn answer(State(s): State<FakeState>, headers: HeaderMap, OriginalUri(uri): OriginalUri) -> axum::response::Response {
+async fn answer(
+    State(s): State<FakeState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> axum::response::Response {
     s.hits.fetch_add(1, Ordering::SeqCst);
     s.seen.lock().unwrap().push(uri.to_string());
     if headers.get("x-apikey").and_then(|v| v.to_str().ok()) != Some("rk") {

@@ -1,0 +1,255 @@
+//! The live event pages: `/dashboard` (every server's current and next maps with countdowns),
+//! `/spreadsheet` (the current event's sheet with when and where each map comes next) and
+//! `/event/nextrun/<kacky id>` (the same for one map, for chat bots).
+//!
+//! Handlers read the poller's latest snapshot and project it to "now" with the pure functions
+//! of [`crate::live::rotation`], so countdowns keep moving between polls. Upstream trouble
+//! (a server offline, the API down) never turns into a 5xx here: the last known state is
+//! shown, and maps on no known server are marked as unknown (see docs/COMPATIBILITY.md).
+
+use std::collections::{HashMap, HashSet};
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::auth::{CurrentUser, OptionalUser};
+use super::sheet::SheetRow;
+use super::{text, ApiError, ApiPath, ApiQuery, AppState};
+use crate::db;
+use crate::db::maps::MapRow;
+use crate::live::lineup::LiveServer;
+use crate::live::rotation::{self, Observed, ServerView};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/spreadsheet", get(schedule))
+        .route("/event/nextrun/{kacky_id}", get(nextrun))
+}
+
+/// How many maps a dashboard card shows: the current one and the next three (a fifth entry
+/// would break the frontend's card).
+const DASHBOARD_MAPS: usize = 4;
+
+#[derive(Serialize)]
+struct Dashboard {
+    #[serde(rename = "comptimeLeft")]
+    comptime_left: i64,
+    servers: Vec<DashboardServer>,
+}
+
+#[derive(Serialize)]
+struct DashboardServer {
+    maps: Vec<DashboardMap>,
+    #[serde(rename = "serverDifficulty")]
+    server_difficulty: Value,
+    #[serde(rename = "serverNumber")]
+    server_number: i64,
+    #[serde(rename = "timeLeft")]
+    time_left: i64,
+    #[serde(rename = "timeLimit")]
+    time_limit: i64,
+}
+
+#[derive(Serialize)]
+struct DashboardMap {
+    author: String,
+    difficulty: i64,
+    finished: bool,
+    number: i64,
+}
+
+/// The servers with a known state as rotation views, by server number. Empty outside the
+/// event window: the rotations are not played then, and projecting them would invent a
+/// schedule.
+fn live_servers<'a>(
+    state: &AppState,
+    known: &'a [(&'a LiveServer, &'a Observed)],
+    now: DateTime<Utc>,
+) -> Vec<(&'a LiveServer, ServerView<'a>)> {
+    if !event_running(state, now) {
+        return Vec::new();
+    }
+    known.iter().map(|(server, observed)| (*server, server.view(observed))).collect()
+}
+
+fn event_running(state: &AppState, now: DateTime<Utc>) -> bool {
+    state.window.is_some_and(|w| w.is_active(now))
+}
+
+/// Whole seconds until the window's end, 0 after it or without a window (the old value was
+/// taken modulo a day, BUG-2).
+fn comptime_left(state: &AppState, now: DateTime<Utc>) -> i64 {
+    state.window.map_or(0, |w| w.end.signed_duration_since(now).num_seconds().max(0))
+}
+
+/// Seconds left on the server's current map. When the rotation cannot be projected (the
+/// current map is not in the playlist) the observed map's remaining time, floored at 0.
+fn time_left(view: &ServerView, now: DateTime<Utc>) -> i64 {
+    rotation::time_left_s(view, now).unwrap_or_else(|| {
+        let since = now.signed_duration_since(view.observed.at).num_seconds().max(0);
+        let played = view.observed.time_played_s.saturating_add(since);
+        view.timelimit_min.saturating_mul(60).saturating_sub(played).max(0)
+    })
+}
+
+/// Kacky ids the user has finished in the current event, for `maps[].finished`.
+///
+/// Empty for now: it is filled by issue 5 (the records-API integration), which only has to
+/// replace this function's body.
+async fn finished_ids(_state: &AppState, _user: Option<&CurrentUser>) -> HashSet<i64> {
+    HashSet::new()
+}
+
+/// The current event's sheet rows (with the user's columns when logged in).
+async fn current_sheet(state: &AppState, user: Option<&CurrentUser>) -> Result<Vec<MapRow>, ApiError> {
+    let (t, edition, uid) = (state.settings.eventtype, state.settings.edition, user.map(|u| u.id));
+    state.db.run(move |c| db::maps::sheet(c, t, Some(edition), uid).map_err(ApiError::from)).await
+}
+
+/// `GET /dashboard`: every server with a known state, by number, with its current map and the
+/// next three. Authors come from the current event (a foreign map gets `""` instead of the
+/// old 500, BUG-17); `difficulty` is the user's own rating of the map, 0 when anonymous.
+async fn dashboard(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let snapshot = state.live.snapshot();
+    let known = snapshot.known(state.live.lineup());
+    let servers = live_servers(&state, &known, now);
+    let comptime_left = comptime_left(&state, now);
+    if servers.is_empty() {
+        return Ok(Json(Dashboard { comptime_left, servers: Vec::new() }).into_response());
+    }
+    let rows = current_sheet(&state, user.as_ref()).await?;
+    let finished = finished_ids(&state, user.as_ref()).await;
+    let maps: HashMap<i64, (String, i64)> = rows
+        .into_iter()
+        .map(|m| {
+            let diff = m.user.and_then(|u| u.sheet).map_or(0, |s| s.map_diff);
+            (m.kacky_id, (m.author, diff))
+        })
+        .collect();
+    let card = |number: i64| {
+        let (author, difficulty) = maps.get(&number).cloned().unwrap_or_default();
+        DashboardMap { author, difficulty, finished: finished.contains(&number), number }
+    };
+    let servers = servers
+        .iter()
+        .map(|(server, view)| DashboardServer {
+            maps: rotation::upcoming(view, now, DASHBOARD_MAPS).into_iter().map(card).collect(),
+            server_difficulty: server.difficulty.clone(),
+            server_number: server.number,
+            time_left: time_left(view, now),
+            time_limit: server.timelimit_min,
+        })
+        .collect();
+    Ok(Json(Dashboard { comptime_left, servers }).into_response())
+}
+
+/// One `/spreadsheet` row: a sheet row plus `server`/`upcomingIn`, both `null` when no known
+/// server plays the map (the old backend answered 500 for the whole sheet then, BUG-5).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ScheduleRow {
+    Known(SheetRow),
+    Unknown(Map<String, Value>),
+}
+
+fn schedule_row(m: MapRow, servers: &[ServerView], now: DateTime<Utc>) -> ScheduleRow {
+    let mut row = SheetRow::from_map(m, false);
+    if let Some((server, wait)) = rotation::earliest(servers, row.kacky_id, now) {
+        row.server = Some(server);
+        row.upcoming_in = Some(rotation::minutes(wait));
+        return ScheduleRow::Known(row);
+    }
+    match serde_json::to_value(&row) {
+        Ok(Value::Object(mut fields)) => {
+            fields.insert("server".into(), Value::Null);
+            fields.insert("upcomingIn".into(), Value::Null);
+            fields.sort_keys();
+            ScheduleRow::Unknown(fields)
+        }
+        _ => ScheduleRow::Known(row),
+    }
+}
+
+/// `GET /spreadsheet`: the current event's sheet with, for every map, the server that plays
+/// it next and in how many whole minutes. Outside the event window the rows come without
+/// `server`/`upcomingIn` (nothing is scheduled; the frontend hides those columns then).
+async fn schedule(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Response, ApiError> {
+    let rows = current_sheet(&state, user.as_ref()).await?;
+    let now = state.clock.now();
+    if !event_running(&state, now) {
+        let rows: Vec<SheetRow> = rows.into_iter().map(|m| SheetRow::from_map(m, false)).collect();
+        return Ok(Json(rows).into_response());
+    }
+    let snapshot = state.live.snapshot();
+    let known = snapshot.known(state.live.lineup());
+    let views: Vec<ServerView> = live_servers(&state, &known, now).into_iter().map(|(_, v)| v).collect();
+    let rows: Vec<ScheduleRow> = rows.into_iter().map(|m| schedule_row(m, &views, now)).collect();
+    Ok(Json(rows).into_response())
+}
+
+/// `?version=` is accepted for compatibility (the old backend answered 500 whenever it was
+/// set, BUG-25) and only checked for sanity: the current version is always meant.
+fn check_version(q: &HashMap<String, String>) -> Result<(), ApiError> {
+    match q.get("version") {
+        Some(v) if v.chars().count() > 32 || v.chars().any(char::is_control) => {
+            Err(ApiError::bad_request("`version` must be a short map version like v2"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `GET /event/nextrun/<kacky id>`: when and where a map of the current event runs next.
+/// 400 for a non-integer id, 404 for an id outside the current event, the old text
+/// `Competition Over` after the window; `timeLeft`/`timeLimit` (minutes, not the server number
+/// as before, BUG-12) only while the map is running.
+async fn nextrun(
+    State(state): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let id: i64 =
+        raw.trim().parse().map_err(|_| ApiError::bad_request(format!("kacky id must be an integer, got \"{raw}\"")))?;
+    check_version(&q)?;
+    let (t, edition) = (state.settings.eventtype, state.settings.edition);
+    let ids = state.db.run(move |c| db::current::ids(c, t, edition).map_err(ApiError::from)).await?;
+    if !ids.contains(&id) {
+        return Err(ApiError::not_found(format!(
+            "kacky id {id} is not a map of the current event {}{edition}",
+            t.as_upper()
+        )));
+    }
+    let now = state.clock.now();
+    if comptime_left(&state, now) <= 0 {
+        return Ok(text("Competition Over"));
+    }
+    let snapshot = state.live.snapshot();
+    let known = snapshot.known(state.live.lineup());
+    let servers = live_servers(&state, &known, now);
+    let views: Vec<ServerView> = servers.iter().map(|(_, v)| *v).collect();
+    let mut body = Map::new();
+    let Some((number, wait)) = rotation::earliest(&views, id, now) else {
+        body.insert(id.to_string(), json!({"server": null, "upcomingIn": null}));
+        body.insert("currentlyRunning".into(), json!(false));
+        return Ok(Json(body).into_response());
+    };
+    body.insert(id.to_string(), json!({"server": number, "upcomingIn": rotation::minutes(wait)}));
+    let running = servers.iter().find(|(s, _)| wait == 0 && s.number == number);
+    match running {
+        Some((server, view)) => {
+            body.insert("currentlyRunning".into(), json!(number));
+            body.insert("timeLeft".into(), json!(time_left(view, now)));
+            body.insert("timeLimit".into(), json!(server.timelimit_min));
+        }
+        None => {
+            body.insert("currentlyRunning".into(), json!(false));
+        }
+    }
+    Ok(Json(body).into_response())
+}

@@ -1,0 +1,305 @@
+//! The live state: what the game servers last told us, per configured server.
+//!
+//! The poller ([`super::poller`]) is the only writer: after every poll it builds a new
+//! [`LiveSnapshot`] from the previous one and publishes it through a `watch` channel, so a
+//! handler reads one consistent snapshot without locking out the poller. Handlers project the
+//! snapshot to "now" with [`super::rotation`], so countdowns move between polls.
+//!
+//! State is keyed by the *configured* server (its index in the [`Lineup`]), never by the raw
+//! `$`-formatted name the API sends: a server whose name changes only in formatting stays one
+//! entry (BUG-17b), and a server missing from an answer keeps its last state, whose age grows.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use super::gameserver::{Parsed, ServerReport, Skipped};
+use super::lineup::{Lineup, LiveServer};
+use super::poller::Source;
+use super::rotation::{Observed, ServerView};
+use crate::config::Settings;
+
+/// What we know about one configured server.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerLive {
+    /// Last good observation; kept (and projected) while later polls fail or skip the server.
+    pub observed: Option<Observed>,
+    /// The name as last sent, with `$`-codes (for the log).
+    pub raw_name: Option<String>,
+    /// Why the last answer had nothing usable for this server; `None` after a good entry.
+    pub last_error: Option<String>,
+    /// When the server last reported an empty `recently_played`, i.e. restarted.
+    pub restarted_at: Option<DateTime<Utc>>,
+}
+
+/// One published state of all servers; `servers[i]` belongs to `lineup.servers[i]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveSnapshot {
+    /// When the last poll finished, successful or not.
+    pub last_poll: Option<DateTime<Utc>>,
+    /// When the last poll got a usable answer.
+    pub last_ok: Option<DateTime<Utc>>,
+    /// Why the last poll failed as a whole (timeout, HTTP status, not JSON), or what was odd
+    /// about its answer (server names not in servers.yaml); `None` after a clean poll.
+    pub last_error: Option<String>,
+    pub servers: Vec<ServerLive>,
+}
+
+impl LiveSnapshot {
+    /// The state before the first poll: nothing known.
+    pub fn empty(servers: usize) -> Self {
+        Self { servers: vec![ServerLive::default(); servers], ..Self::default() }
+    }
+
+    /// A failed poll changes nothing but the error: every server keeps its last state.
+    #[must_use]
+    pub fn after_failure(&self, now: DateTime<Utc>, error: String) -> Self {
+        Self { last_poll: Some(now), last_error: Some(error), ..self.clone() }
+    }
+
+    /// Merges a parsed answer observed at `now`. Entries are matched to configured servers by
+    /// plain name (the first entry per server wins); skipped entries, unknown names and servers
+    /// missing from the answer are logged and recorded, and never erase a last good state.
+    #[must_use]
+    pub fn after_answer(&self, lineup: &Lineup, parsed: Parsed, now: DateTime<Utc>) -> Self {
+        let mut next = Self { last_poll: Some(now), last_ok: Some(now), last_error: None, ..self.clone() };
+        next.servers.resize(lineup.servers.len(), ServerLive::default());
+        let mut seen = vec![false; lineup.servers.len()];
+        let mut unknown = Vec::new();
+        for report in parsed.reports {
+            match lineup.index_of(&report.plain_name) {
+                Some(i) if !seen[i] => {
+                    seen[i] = true;
+                    next.servers[i].record(&lineup.servers[i], report, now);
+                }
+                Some(_) => tracing::warn!(
+                    "game server \"{}\" appears twice in the answer; the first entry counts",
+                    report.plain_name
+                ),
+                None => unknown.push(report.plain_name),
+            }
+        }
+        for skipped in parsed.skipped {
+            let (name, reason) = describe(skipped);
+            match lineup.index_of(&name) {
+                Some(i) if !seen[i] => {
+                    seen[i] = true;
+                    tracing::warn!("game server \"{name}\": {reason}; keeping its last state");
+                    next.servers[i].last_error = Some(reason);
+                }
+                Some(_) => {}
+                None => unknown.push(name),
+            }
+        }
+        for (i, server) in lineup.servers.iter().enumerate().filter(|(i, _)| !seen[*i]) {
+            tracing::warn!("game server \"{}\" is missing from the answer; keeping its last state", server.name);
+            next.servers[i].last_error = Some("missing from the game-server answer".into());
+        }
+        if !unknown.is_empty() {
+            let names = unknown.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+            let msg = format!("the answer names servers that are not in servers.yaml (ignored): {names}");
+            tracing::warn!("{msg}");
+            next.last_error = Some(msg);
+        }
+        next
+    }
+}
+
+impl ServerLive {
+    /// Takes over a good entry as the new observation.
+    fn record(&mut self, server: &LiveServer, report: ServerReport, now: DateTime<Utc>) {
+        if report.restarted {
+            // The old system "reset the playlist" here; the configured order is the only one.
+            tracing::info!("game server \"{}\" restarted (empty recently_played): its rotation starts over in the configured order", server.name);
+            self.restarted_at = Some(now);
+        }
+        self.last_error = (!server.playlist.contains(&report.current))
+            .then(|| format!("current map {} is not in this server's playlist", report.current));
+        if let Some(e) = &self.last_error {
+            tracing::warn!("game server \"{}\": {e}", server.name);
+        }
+        self.observed = Some(Observed { current: report.current, time_played_s: report.time_played_s, at: now });
+        self.raw_name = Some(report.raw_name);
+    }
+}
+
+/// The server name and a readable reason for a skipped entry.
+fn describe(skipped: Skipped) -> (String, String) {
+    match skipped {
+        Skipped::Error { name, error } => (name, format!("reports an error: {error}")),
+        Skipped::Offline { name } => (name, "offline (current_map or time_played is false or missing)".into()),
+        Skipped::BadMap { name, current_map } => (name, format!("current_map \"{current_map}\" has no kacky id")),
+        Skipped::Malformed { name } => (name, "malformed entry (unexpected JSON types)".into()),
+    }
+}
+
+/// Cheap-to-clone handle on the live state, kept in `AppState`.
+#[derive(Clone)]
+pub struct Live {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    lineup: Lineup,
+    tx: watch::Sender<Arc<LiveSnapshot>>,
+    /// Serialises polls (the background task and [`super::poller::poll_now`]).
+    poll_lock: tokio::sync::Mutex<()>,
+    source: Source,
+}
+
+impl Live {
+    pub fn new(lineup: Lineup, settings: &Settings) -> Self {
+        let (tx, _) = watch::channel(Arc::new(LiveSnapshot::empty(lineup.servers.len())));
+        let source = Source::from_settings(settings);
+        Self { inner: Arc::new(Inner { lineup, tx, poll_lock: tokio::sync::Mutex::new(()), source }) }
+    }
+
+    pub fn lineup(&self) -> &Lineup {
+        &self.inner.lineup
+    }
+
+    /// The latest published state.
+    pub fn snapshot(&self) -> Arc<LiveSnapshot> {
+        self.inner.tx.borrow().clone()
+    }
+
+    pub(super) fn source(&self) -> &Source {
+        &self.inner.source
+    }
+
+    pub(super) async fn lock_poll(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.poll_lock.lock().await
+    }
+
+    /// Only the poller calls this.
+    pub(super) fn publish(&self, snapshot: LiveSnapshot) {
+        self.inner.tx.send_replace(Arc::new(snapshot));
+    }
+
+    /// The `gameserver` part of `/healthz`: when the last poll ran, its error, and per server
+    /// the age of its last good state and why the last answer had nothing for it.
+    pub fn health(&self, now: DateTime<Utc>) -> Value {
+        let snap = self.snapshot();
+        let iso = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+        let servers: Vec<Value> = self
+            .lineup()
+            .servers
+            .iter()
+            .zip(&snap.servers)
+            .map(|(server, live)| {
+                let age = live.observed.as_ref().map(|o| now.signed_duration_since(o.at).num_seconds().max(0));
+                json!({"name": server.name, "number": server.number, "age_s": age, "last_error": live.last_error})
+            })
+            .collect();
+        json!({
+            "source": self.inner.source.describe(),
+            "last_poll": iso(snap.last_poll),
+            "last_ok": iso(snap.last_ok),
+            "last_error": snap.last_error,
+            "servers": servers,
+        })
+    }
+}
+
+impl LiveServer {
+    /// This server's rotation as seen in `observed`, for the [`super::rotation`] functions.
+    pub fn view<'a>(&'a self, observed: &'a Observed) -> ServerView<'a> {
+        ServerView { number: self.number, timelimit_min: self.timelimit_min, playlist: &self.playlist, observed }
+    }
+}
+
+impl LiveSnapshot {
+    /// The servers with a known state (polled successfully at least once), in lineup order
+    /// (by server number).
+    pub fn known<'a>(&'a self, lineup: &'a Lineup) -> Vec<(&'a LiveServer, &'a Observed)> {
+        lineup.servers.iter().zip(&self.servers).filter_map(|(s, l)| l.observed.as_ref().map(|o| (s, o))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::gameserver::parse;
+    use chrono::{Duration, TimeZone};
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap()
+    }
+
+    fn lineup() -> Lineup {
+        let server = |name: &str, number: i64, playlist: Vec<i64>| LiveServer {
+            name: name.into(),
+            number,
+            difficulty: json!("white"),
+            timelimit_min: 10,
+            playlist,
+        };
+        Lineup { servers: vec![server("S 1", 1, vec![1, 2, 3]), server("S 2", 2, vec![4, 5])], any_name: false }
+    }
+
+    fn answer(lineup: &Lineup, prev: &LiveSnapshot, body: &str, now: DateTime<Utc>) -> LiveSnapshot {
+        prev.after_answer(lineup, parse(body).unwrap(), now)
+    }
+
+    #[test]
+    fn good_answer_records_both_servers() {
+        let l = lineup();
+        let body = r##"{"$f00S 1": {"current_map": "#2", "time_played": "30", "recently_played": ["x"]},
+                        "S $o2": {"current_map": "#5", "time_played": "7", "recently_played": []}}"##;
+        let s = answer(&l, &LiveSnapshot::empty(2), body, t0());
+        assert_eq!(s.servers[0].observed, Some(Observed { current: 2, time_played_s: 30, at: t0() }));
+        assert_eq!(s.servers[1].observed.as_ref().unwrap().current, 5);
+        assert_eq!(s.servers[1].restarted_at, Some(t0()));
+        assert_eq!(s.servers[1].raw_name.as_deref(), Some("S $o2"));
+        assert_eq!((s.last_error.as_deref(), s.last_poll, s.last_ok), (None, Some(t0()), Some(t0())));
+        assert_eq!(s.known(&l).len(), 2);
+    }
+
+    #[test]
+    fn failures_keep_the_last_good_state() {
+        let l = lineup();
+        let good =
+            r##"{"S 1": {"current_map": "#1", "time_played": "0"}, "S 2": {"current_map": "#4", "time_played": "0"}}"##;
+        let s1 = answer(&l, &LiveSnapshot::empty(2), good, t0());
+        let later = t0() + Duration::minutes(1);
+        let s2 = s1.after_failure(later, "HTTP status 500".into());
+        assert_eq!((s2.servers.clone(), s2.last_error.as_deref()), (s1.servers.clone(), Some("HTTP status 500")));
+        assert_eq!((s2.last_poll, s2.last_ok), (Some(later), Some(t0())));
+        // One server errors, the other vanishes, and an unknown one shows up.
+        let odd = r##"{"S 1": {"error": "Connection refused"}, "Other": {"current_map": "#9", "time_played": "1"}}"##;
+        let s3 = answer(&l, &s2, odd, later);
+        assert_eq!(s3.servers[0].observed, s1.servers[0].observed);
+        assert_eq!(s3.servers[0].last_error.as_deref(), Some("reports an error: Connection refused"));
+        assert_eq!(s3.servers[1].last_error.as_deref(), Some("missing from the game-server answer"));
+        assert!(s3.last_error.as_deref().unwrap().contains("\"Other\""));
+        assert_eq!(s3.known(&l).len(), 2);
+        // Recovery clears the errors.
+        let s4 = answer(&l, &s3, good, later);
+        assert!(s4.last_error.is_none() && s4.servers.iter().all(|s| s.last_error.is_none()));
+    }
+
+    #[test]
+    fn duplicate_plain_names_and_foreign_maps() {
+        let l = lineup();
+        let body = r##"{"$0f0S 1": {"current_map": "#3", "time_played": "5"}, "$00fS 1": {"current_map": "#1", "time_played": "9"},
+                        "S 2": {"current_map": "#77", "time_played": "1"}}"##;
+        let s = answer(&l, &LiveSnapshot::empty(2), body, t0());
+        assert_eq!(s.servers.len(), 2);
+        assert_eq!(s.servers[0].observed.as_ref().unwrap().current, 3);
+        assert_eq!(s.servers[1].observed.as_ref().unwrap().current, 77);
+        assert!(s.servers[1].last_error.as_deref().unwrap().contains("not in this server's playlist"));
+    }
+
+    #[test]
+    fn virtual_server_takes_the_first_usable_entry() {
+        let mut l = lineup();
+        l.servers.truncate(1);
+        l.any_name = true;
+        let body = r##"{"A": {"error": "x"}, "B": {"current_map": "#2", "time_played": "1"}, "C": {"current_map": "#3", "time_played": "1"}}"##;
+        let s = answer(&l, &LiveSnapshot::empty(1), body, t0());
+        assert_eq!(s.servers[0].observed.as_ref().unwrap().current, 2);
+        assert_eq!(s.servers[0].last_error, None);
+    }
+}
