@@ -64,7 +64,7 @@ bench() { # label path
   echo "$rps"  > "$WORK/last_rps"
 }
 
-ENDPOINTS=${ENDPOINTS:-"/spreadsheet/kk/7 /events /eventstatus /wrleaderboard/kk"}
+ENDPOINTS=${ENDPOINTS:-"/spreadsheet/kk/7 /events /eventstatus /wrleaderboard/kk /dashboard /spreadsheet"}
 stop_server() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
 
 # Fetch each endpoint's body once, to serve the same bytes as the fixed-body ceiling.

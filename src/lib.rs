@@ -25,6 +25,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod event;
+pub mod hashpool;
 pub mod import;
 pub mod live;
 pub mod mail;
@@ -59,7 +60,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     Ok(AppState {
         records: Arc::new(records::RecordsClient::from_settings(&settings, current_ids)),
         cache: Arc::default(),
-        hash_slots: Arc::new(tokio::sync::Semaphore::new(hash_slots())),
+        hasher: Arc::new(hashpool::HashPool::new(hashpool::default_threads())),
         jwt: Arc::new(auth::Jwt::new(settings.jwt_secret.expose())),
         limiter: Arc::new(ratelimit::RateLimiter::new(settings.login_rate_per_min)),
         mailer: Arc::new(mail::Mailer::from_settings(&settings)),
@@ -71,11 +72,6 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         live,
         schema_version,
     })
-}
-
-/// Password hashes that may run at once: all cores but one, so the runtime always has one.
-fn hash_slots() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 fn random_secret() -> String {

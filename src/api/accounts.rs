@@ -36,15 +36,13 @@ pub fn too_many(what: &str, retry_after: i64) -> Response {
     (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry_after.to_string())], body).into_response()
 }
 
-/// Runs CPU-heavy password hashing on the blocking pool, at most `hash_slots` at a time
-/// (one core is always left to the async runtime, so a login storm cannot slow every other
-/// request down).
+/// Runs CPU-heavy password hashing on the dedicated hashing threads (see [`crate::hashpool`]),
+/// so a login storm can neither starve the async runtime nor balloon memory.
 pub(super) async fn password_work<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    let _slot = state.hash_slots.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))
+    state.hasher.run(f).await.ok_or_else(|| ApiError::Internal("password hashing thread is gone".into()))
 }
 
 async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<Response, ApiError> {

@@ -8,6 +8,7 @@
 //! shown, and maps on no known server are marked as unknown (see docs/COMPATIBILITY.md).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -106,10 +107,22 @@ async fn finished_ids(_state: &AppState, _user: Option<&CurrentUser>) -> HashSet
     HashSet::new()
 }
 
-/// The current event's sheet rows (with the user's columns when logged in).
-async fn current_sheet(state: &AppState, user: Option<&CurrentUser>) -> Result<Vec<MapRow>, ApiError> {
+/// The current event's sheet rows, by kacky id, with the user's columns when logged in. The
+/// anonymous rows are shared between requests for a few seconds (see `EventRows`).
+async fn current_sheet(state: &AppState, user: Option<&CurrentUser>) -> Result<Arc<Vec<MapRow>>, ApiError> {
+    let generation = state.cache.generation();
+    if user.is_none() {
+        if let Some(rows) = state.live.event_rows().get(generation) {
+            return Ok(rows);
+        }
+    }
     let (t, edition, uid) = (state.settings.eventtype, state.settings.edition, user.map(|u| u.id));
-    state.db.run(move |c| db::maps::sheet(c, t, Some(edition), uid).map_err(ApiError::from)).await
+    let rows = state.db.run(move |c| db::maps::sheet(c, t, Some(edition), uid).map_err(ApiError::from)).await?;
+    let rows = Arc::new(rows);
+    if user.is_none() {
+        state.live.event_rows().put(generation, rows.clone());
+    }
+    Ok(rows)
 }
 
 /// `GET /dashboard`: every server with a known state, by number, with its current map and the
@@ -126,15 +139,10 @@ async fn dashboard(State(state): State<AppState>, OptionalUser(user): OptionalUs
     }
     let rows = current_sheet(&state, user.as_ref()).await?;
     let finished = finished_ids(&state, user.as_ref()).await;
-    let maps: HashMap<i64, (String, i64)> = rows
-        .into_iter()
-        .map(|m| {
-            let diff = m.user.and_then(|u| u.sheet).map_or(0, |s| s.map_diff);
-            (m.kacky_id, (m.author, diff))
-        })
-        .collect();
     let card = |number: i64| {
-        let (author, difficulty) = maps.get(&number).cloned().unwrap_or_default();
+        let row = rows.binary_search_by_key(&number, |m| m.kacky_id).ok().map(|i| &rows[i]);
+        let author = row.map(|m| m.author.clone()).unwrap_or_default();
+        let difficulty = row.and_then(|m| m.user.as_ref()?.sheet.as_ref()).map_or(0, |s| s.map_diff);
         DashboardMap { author, difficulty, finished: finished.contains(&number), number }
     };
     let servers = servers
@@ -184,13 +192,13 @@ async fn schedule(State(state): State<AppState>, OptionalUser(user): OptionalUse
     let rows = current_sheet(&state, user.as_ref()).await?;
     let now = state.clock.now();
     if !event_running(&state, now) {
-        let rows: Vec<SheetRow> = rows.into_iter().map(|m| SheetRow::from_map(m, false)).collect();
+        let rows: Vec<SheetRow> = rows.iter().map(|m| SheetRow::from_map(m.clone(), false)).collect();
         return Ok(Json(rows).into_response());
     }
     let snapshot = state.live.snapshot();
     let known = snapshot.known(state.live.lineup());
     let views: Vec<ServerView> = live_servers(&state, &known, now).into_iter().map(|(_, v)| v).collect();
-    let rows: Vec<ScheduleRow> = rows.into_iter().map(|m| schedule_row(m, &views, now)).collect();
+    let rows: Vec<ScheduleRow> = rows.iter().map(|m| schedule_row(m.clone(), &views, now)).collect();
     Ok(Json(rows).into_response())
 }
 

@@ -55,8 +55,8 @@ pub struct AppState {
     pub records: Arc<crate::records::RecordsClient>,
     /// Serialized anonymous answers, invalidated by admin writes.
     pub cache: Arc<cache::ResponseCache>,
-    /// Concurrent password hashes allowed (cores − 1, at least 1).
-    pub hash_slots: Arc<tokio::sync::Semaphore>,
+    /// Threads for argon2 work.
+    pub hasher: Arc<crate::hashpool::HashPool>,
 }
 
 /// JSON body extractor whose rejections are [`ApiError`]s.

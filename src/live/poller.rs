@@ -124,11 +124,16 @@ impl Drop for PollerGuard {
 }
 
 /// Starts the background task (needs a tokio runtime). Without servers there is nothing to
-/// poll and no task.
+/// poll and no task. In testing mode the first poll is made right here, so the demo's
+/// dashboard is filled from the very first request.
 pub fn start(state: &AppState) -> PollerGuard {
     if state.live.lineup().servers.is_empty() {
         tracing::info!("no game servers configured: the live dashboard stays empty");
         return PollerGuard(None);
+    }
+    if let (Source::Fixture, Ok(_running)) = (state.live.source(), state.live.try_lock_poll()) {
+        let (body, now) = fixture(state);
+        merge_and_publish(state, body, now);
     }
     PollerGuard(Some(tokio::spawn(run(state.clone()))))
 }
@@ -163,6 +168,11 @@ pub async fn poll_now(state: &AppState) {
 /// Fetches, parses and merges one answer.
 async fn poll_once(state: AppState) {
     let (body, now) = fetch(&state).await;
+    merge_and_publish(&state, body, now);
+}
+
+/// Parses an answer observed at `now` and publishes the merged state.
+fn merge_and_publish(state: &AppState, body: Result<String, String>, now: DateTime<Utc>) {
     let live = &state.live;
     let parsed = body.and_then(|b| gameserver::parse(&b).map_err(|e| e.to_string()));
     let next = match parsed {
@@ -185,11 +195,7 @@ async fn poll_once(state: AppState) {
 /// The answer body (or why there is none) and the instant it describes.
 async fn fetch(state: &AppState) -> (Result<String, String>, DateTime<Utc>) {
     match state.live.source() {
-        Source::Fixture => {
-            let now = state.clock.now();
-            let start = state.window.map_or(now, |w| w.start);
-            (Ok(gameserver::fixture_body(&state.live.lineup().sims(), start, now)), now)
-        }
+        Source::Fixture => fixture(state),
         Source::Http(http) => {
             let http = http.clone();
             let body = tokio::task::spawn_blocking(move || http.get())
@@ -198,4 +204,11 @@ async fn fetch(state: &AppState) -> (Result<String, String>, DateTime<Utc>) {
             (body, state.clock.now())
         }
     }
+}
+
+/// Testing mode's answer: the configured servers as if rotating since the window's start.
+fn fixture(state: &AppState) -> (Result<String, String>, DateTime<Utc>) {
+    let now = state.clock.now();
+    let start = state.window.map_or(now, |w| w.start);
+    (Ok(gameserver::fixture_body(&state.live.lineup().sims(), start, now)), now)
 }

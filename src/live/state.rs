@@ -9,7 +9,8 @@
 //! `$`-formatted name the API sends: a server whose name changes only in formatting stays one
 //! entry (BUG-17b), and a server missing from an answer keeps its last state, whose age grows.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -20,6 +21,7 @@ use super::lineup::{Lineup, LiveServer};
 use super::poller::Source;
 use super::rotation::{Observed, ServerView};
 use crate::config::Settings;
+use crate::db::maps::MapRow;
 
 /// What we know about one configured server.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -147,13 +149,15 @@ struct Inner {
     /// Serialises polls (the background task and [`super::poller::poll_now`]).
     poll_lock: tokio::sync::Mutex<()>,
     source: Source,
+    event_rows: EventRows,
 }
 
 impl Live {
     pub fn new(lineup: Lineup, settings: &Settings) -> Self {
         let (tx, _) = watch::channel(Arc::new(LiveSnapshot::empty(lineup.servers.len())));
         let source = Source::from_settings(settings);
-        Self { inner: Arc::new(Inner { lineup, tx, poll_lock: tokio::sync::Mutex::new(()), source }) }
+        let poll_lock = tokio::sync::Mutex::new(());
+        Self { inner: Arc::new(Inner { lineup, tx, poll_lock, source, event_rows: EventRows::default() }) }
     }
 
     pub fn lineup(&self) -> &Lineup {
@@ -165,12 +169,21 @@ impl Live {
         self.inner.tx.borrow().clone()
     }
 
+    /// The current event's anonymous sheet rows, shared by the live pages.
+    pub fn event_rows(&self) -> &EventRows {
+        &self.inner.event_rows
+    }
+
     pub(super) fn source(&self) -> &Source {
         &self.inner.source
     }
 
     pub(super) async fn lock_poll(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.inner.poll_lock.lock().await
+    }
+
+    pub(super) fn try_lock_poll(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, tokio::sync::TryLockError> {
+        self.inner.poll_lock.try_lock()
     }
 
     /// Only the poller calls this.
@@ -200,6 +213,34 @@ impl Live {
             "last_error": snap.last_error,
             "servers": servers,
         })
+    }
+}
+
+/// How long [`EventRows`] may be reused.
+const ROWS_TTL: Duration = Duration::from_secs(10);
+
+/// The current event's anonymous sheet rows, reused by `/dashboard` (authors) and
+/// `/spreadsheet` for a few seconds, so a busy event does not run the same query for every
+/// viewer. An entry only counts for the response-cache generation it was read at (admin
+/// writes to maps and records bump it) and for at most [`ROWS_TTL`] (edits made outside this
+/// process).
+#[derive(Default)]
+pub struct EventRows(RwLock<Option<RowsEntry>>);
+
+/// Generation read at, when, and the rows.
+type RowsEntry = (u64, Instant, Arc<Vec<MapRow>>);
+
+impl EventRows {
+    pub fn get(&self, generation: u64) -> Option<Arc<Vec<MapRow>>> {
+        let slot = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let (g, at, rows) = slot.as_ref()?;
+        (*g == generation && at.elapsed() < ROWS_TTL).then(|| rows.clone())
+    }
+
+    /// Stores rows read from the database at `generation` (taken before the query, so a write
+    /// in between makes them a miss, never a stale hit).
+    pub fn put(&self, generation: u64, rows: Arc<Vec<MapRow>>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), rows));
     }
 }
 
