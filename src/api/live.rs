@@ -25,12 +25,15 @@ use crate::db;
 use crate::db::maps::MapRow;
 use crate::live::lineup::LiveServer;
 use crate::live::rotation::{self, Observed, ServerView};
+use crate::live::schedule;
 
+/// The live routes, merged into the route table by `api::router_with`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(dashboard))
         .route("/spreadsheet", get(schedule))
         .route("/event/nextrun/{kacky_id}", get(nextrun))
+        .route("/event/{login}/nextunfinned", get(nextunfinned))
 }
 
 /// How many maps a dashboard card shows: the current one and the next three (a fifth entry
@@ -99,12 +102,57 @@ fn time_left(view: &ServerView, now: DateTime<Utc>) -> i64 {
     })
 }
 
-/// Kacky ids the user has finished in the current event, for `maps[].finished`.
-///
-/// Empty for now: it is filled by issue 5 (the records-API integration), which only has to
-/// replace this function's body.
-async fn finished_ids(_state: &AppState, _user: Option<&CurrentUser>) -> HashSet<i64> {
-    HashSet::new()
+/// Kacky ids the user has finished in the current event, for `maps[].finished`: from the
+/// records API (cached 30 s) by the user's game login for the current type. Anonymous users,
+/// users without a login and records-API failures (logged) get an empty set, so the dashboard
+/// always renders.
+async fn finished_ids(state: &AppState, user: Option<&CurrentUser>) -> HashSet<i64> {
+    let Some(user) = user else { return HashSet::new() };
+    let login = match super::records::game_login(state, user.id, state.settings.eventtype).await {
+        Ok(l) if !l.is_empty() => l,
+        _ => return HashSet::new(),
+    };
+    match super::records::finished_pbs(state, &login).await {
+        Ok(pbs) => pbs.into_keys().collect(),
+        Err(e) => {
+            tracing::warn!("finished maps of {login} unavailable: {e:?}");
+            HashSet::new()
+        }
+    }
+}
+
+/// `GET /event/<login>/nextunfinned`: the player's unfinished maps of the current event that
+/// come up soonest (all with the same minimum wait). `?simochat=1` → one line of text for chat.
+async fn nextunfinned(
+    State(state): State<AppState>,
+    ApiPath(login): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    if !event_running(&state, now) {
+        return Ok(text("Competition Over"));
+    }
+    let unfinished = super::records::unfinned_ids(&state, &login).await?;
+    let snapshot = state.live.snapshot();
+    let known = snapshot.known(state.live.lineup());
+    let views: Vec<ServerView> = live_servers(&state, &known, now).into_iter().map(|(_, v)| v).collect();
+    let runs = schedule::next_runs(&views, now);
+    let scheduled: Vec<(i64, i64, i64)> = unfinished
+        .iter()
+        .filter_map(|id| runs.get(id).map(|&(server, wait)| (*id, server, rotation::minutes(wait))))
+        .collect();
+    let best = scheduled.iter().map(|&(_, _, m)| m).min();
+    let next: Vec<&(i64, i64, i64)> = scheduled.iter().filter(|&&(_, _, m)| Some(m) == best).collect();
+    let simochat = q.get("simochat").and_then(|v| v.trim().parse::<i64>().ok()).is_some_and(|v| v != 0);
+    if simochat {
+        let Some(minutes) = best else { return Ok(text("No unfinished map is scheduled")) };
+        let list: Vec<String> = next.iter().map(|(id, server, _)| format!("{id} (Server {server})")).collect();
+        let noun = if next.len() > 1 { "maps" } else { "map" };
+        return Ok(text(format!("Next unfinished {noun} in {minutes} minutes: {}", list.join(", "))));
+    }
+    let body: Map<String, Value> =
+        next.iter().map(|(id, server, m)| (id.to_string(), json!({"server": server, "upcomingIn": m}))).collect();
+    Ok(Json(body).into_response())
 }
 
 /// The current event's sheet rows, by kacky id, with the user's columns when logged in. The
@@ -167,9 +215,9 @@ enum ScheduleRow {
     Unknown(Map<String, Value>),
 }
 
-fn schedule_row(m: MapRow, servers: &[ServerView], now: DateTime<Utc>) -> ScheduleRow {
+fn schedule_row(m: MapRow, runs: &HashMap<i64, (i64, i64)>) -> ScheduleRow {
     let mut row = SheetRow::from_map(m, false);
-    if let Some((server, wait)) = rotation::earliest(servers, row.kacky_id, now) {
+    if let Some(&(server, wait)) = runs.get(&row.kacky_id) {
         row.server = Some(server);
         row.upcoming_in = Some(rotation::minutes(wait));
         return ScheduleRow::Known(row);
@@ -198,7 +246,8 @@ async fn schedule(State(state): State<AppState>, OptionalUser(user): OptionalUse
     let snapshot = state.live.snapshot();
     let known = snapshot.known(state.live.lineup());
     let views: Vec<ServerView> = live_servers(&state, &known, now).into_iter().map(|(_, v)| v).collect();
-    let rows: Vec<ScheduleRow> = rows.iter().map(|m| schedule_row(m.clone(), &views, now)).collect();
+    let runs = schedule::next_runs(&views, now);
+    let rows: Vec<ScheduleRow> = rows.iter().map(|m| schedule_row(m.clone(), &runs)).collect();
     Ok(Json(rows).into_response())
 }
 

@@ -67,7 +67,7 @@ async fn proxy(
 }
 
 /// The user's game login for a type: TMNF for KK, TM2020 for KR (whatever the path's case).
-async fn game_login(state: &AppState, user_id: i64, t: EventType) -> Result<String, ApiError> {
+pub(super) async fn game_login(state: &AppState, user_id: i64, t: EventType) -> Result<String, ApiError> {
     let f = state.db.run(move |c| db::users::fields(c, user_id).map_err(ApiError::from)).await?;
     Ok(match t {
         EventType::Kk => f.tmnf,

@@ -1,11 +1,13 @@
 //! The live event: rotation math ([`rotation`]), the game-server API answer and its testing
 //! fixtures ([`gameserver`]), the servers and playlists of the current event ([`lineup`]), the
-//! published live state ([`state`]) and the task that keeps it fresh ([`poller`]).
+//! published live state ([`state`]), the task that keeps it fresh ([`poller`]) and the whole
+//! schedule at once ([`schedule`]).
 
 pub mod gameserver;
 pub mod lineup;
 pub mod poller;
 pub mod rotation;
+pub mod schedule;
 pub mod state;
 
 pub use lineup::Lineup;

@@ -41,6 +41,7 @@ pub struct HttpSource {
 }
 
 impl Source {
+    /// The fixture in testing mode (no network at all), else the configured API.
     pub fn from_settings(s: &Settings) -> Self {
         if s.testing_mode {
             return Self::Fixture;

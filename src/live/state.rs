@@ -153,6 +153,7 @@ struct Inner {
 }
 
 impl Live {
+    /// Nothing known yet; answers will come from the fixture (testing mode) or the API.
     pub fn new(lineup: Lineup, settings: &Settings) -> Self {
         let (tx, _) = watch::channel(Arc::new(LiveSnapshot::empty(lineup.servers.len())));
         let source = Source::from_settings(settings);
@@ -160,6 +161,7 @@ impl Live {
         Self { inner: Arc::new(Inner { lineup, tx, poll_lock, source, event_rows: EventRows::default() }) }
     }
 
+    /// The servers and playlists resolved at start (fixed for the process's life).
     pub fn lineup(&self) -> &Lineup {
         &self.inner.lineup
     }
@@ -231,6 +233,7 @@ pub struct EventRows(RwLock<Option<RowsEntry>>);
 type RowsEntry = (u64, Instant, Arc<Vec<MapRow>>);
 
 impl EventRows {
+    /// The rows, if read at `generation` less than the TTL ago.
     pub fn get(&self, generation: u64) -> Option<Arc<Vec<MapRow>>> {
         let slot = self.0.read().unwrap_or_else(|e| e.into_inner());
         let (g, at, rows) = slot.as_ref()?;

@@ -161,3 +161,66 @@ async fn upstream_failures_fail_fast_with_json() {
     let (_, health) = app.get("/healthz").await;
     assert!(health["records"]["last_error"].as_str().unwrap().contains("did not answer"), "{health}");
 }
+
+/// Testing mode: simulated game servers (the shipped KR4 servers.yaml) and records fixtures.
+async fn demo_like() -> TestApp {
+    let servers = include_str!("../../config/servers.yaml");
+    spawn_with(Options {
+        config: "testing_mode: 1\neventtype: KR\nedition: 4\n",
+        servers: Some(servers),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn dashboard_finished_flags_come_from_the_records_api() {
+    let app = demo_like().await;
+    let t = app.register_login("runner", "password1").await;
+    let (_, anon) = app.get("/dashboard").await;
+    assert!(anon["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["maps"].as_array().unwrap())
+        .all(|m| m["finished"] == false));
+    app.post_json("/usermgnt", json!({"tm20": "runner20"}), Some(&t)).await;
+    let (_, fin) = app.get_auth("/fin", &t).await;
+    let done: Vec<i64> =
+        fin["mapids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().parse().unwrap()).collect();
+    assert!(!done.is_empty());
+    let (_, dash) = app.get_auth("/dashboard", &t).await;
+    let maps: Vec<&Value> =
+        dash["servers"].as_array().unwrap().iter().flat_map(|s| s["maps"].as_array().unwrap()).collect();
+    assert!(maps.len() >= 8);
+    for m in maps {
+        assert_eq!(m["finished"].as_bool().unwrap(), done.contains(&m["number"].as_i64().unwrap()), "{m}");
+    }
+}
+
+#[tokio::test]
+async fn nextunfinned_lists_the_soonest_unfinished_maps() {
+    let app = demo_like().await;
+    let (_, unf) = app.get("/event/someone/unfinned").await;
+    let unf: Vec<i64> = unf.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let (s, next) = app.get("/event/someone/nextunfinned").await;
+    assert_eq!(s, 200);
+    let next = next.as_object().unwrap();
+    assert!(!next.is_empty());
+    let (_, sheet) = app.get("/spreadsheet").await;
+    let minimum = sheet
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| unf.contains(&r["kacky_id"].as_i64().unwrap()))
+        .filter_map(|r| r["upcomingIn"].as_i64())
+        .min()
+        .unwrap();
+    for (id, v) in next {
+        assert!(unf.contains(&id.parse().unwrap()));
+        assert_eq!(v["upcomingIn"], minimum);
+    }
+    let (_, line) = app.get_text("/event/someone/nextunfinned?simochat=1").await;
+    assert!(line.starts_with("Next unfinished map"), "{line}");
+    assert!(line.contains(&format!("in {minimum} minutes")) && line.contains("(Server "), "{line}");
+}
