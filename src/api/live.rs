@@ -237,18 +237,31 @@ fn schedule_row(m: MapRow, runs: &HashMap<i64, (i64, i64)>) -> ScheduleRow {
 /// it next and in how many whole minutes. Outside the event window the rows come without
 /// `server`/`upcomingIn` (nothing is scheduled; the frontend hides those columns then).
 async fn schedule(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Response, ApiError> {
-    let rows = current_sheet(&state, user.as_ref()).await?;
     let now = state.clock.now();
-    if !event_running(&state, now) {
-        let rows: Vec<SheetRow> = rows.iter().map(|m| SheetRow::from_map(m.clone(), false)).collect();
-        return Ok(Json(rows).into_response());
-    }
-    let snapshot = state.live.snapshot();
-    let known = snapshot.known(state.live.lineup());
-    let views: Vec<ServerView> = live_servers(&state, &known, now).into_iter().map(|(_, v)| v).collect();
-    let runs = schedule::next_runs(&views, now);
-    let rows: Vec<ScheduleRow> = rows.iter().map(|m| schedule_row(m.clone(), &runs)).collect();
-    Ok(Json(rows).into_response())
+    // Anonymous answers are shared within one second: `upcomingIn` moves per minute.
+    let seq = state.live.snapshot().seq;
+    let key = user.is_none().then(|| format!("schedule/{seq}/{}", now.timestamp()));
+    let state = &state;
+    super::cache::cached(&state.cache, key, || async move {
+        let rows = current_sheet(state, user.as_ref()).await?;
+        if !event_running(state, now) {
+            return Ok(ScheduleBody::Plain(rows.iter().map(|m| SheetRow::from_map(m.clone(), false)).collect()));
+        }
+        let snapshot = state.live.snapshot();
+        let known = snapshot.known(state.live.lineup());
+        let views: Vec<ServerView> = live_servers(state, &known, now).into_iter().map(|(_, v)| v).collect();
+        let runs = schedule::next_runs(&views, now);
+        Ok(ScheduleBody::Live(rows.iter().map(|m| schedule_row(m.clone(), &runs)).collect()))
+    })
+    .await
+}
+
+/// `/spreadsheet` rows with or without the live columns.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ScheduleBody {
+    Plain(Vec<SheetRow>),
+    Live(Vec<ScheduleRow>),
 }
 
 /// `?version=` is accepted for compatibility (the old backend answered 500 whenever it was

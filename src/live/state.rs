@@ -47,6 +47,8 @@ pub struct LiveSnapshot {
     /// about its answer (server names not in servers.yaml); `None` after a clean poll.
     pub last_error: Option<String>,
     pub servers: Vec<ServerLive>,
+    /// Counts published snapshots, so answers derived from one can be cached per snapshot.
+    pub seq: u64,
 }
 
 impl LiveSnapshot {
@@ -58,7 +60,7 @@ impl LiveSnapshot {
     /// A failed poll changes nothing but the error: every server keeps its last state.
     #[must_use]
     pub fn after_failure(&self, now: DateTime<Utc>, error: String) -> Self {
-        Self { last_poll: Some(now), last_error: Some(error), ..self.clone() }
+        Self { last_poll: Some(now), last_error: Some(error), seq: self.seq + 1, ..self.clone() }
     }
 
     /// Merges a parsed answer observed at `now`. Entries are matched to configured servers by
@@ -66,7 +68,8 @@ impl LiveSnapshot {
     /// missing from the answer are logged and recorded, and never erase a last good state.
     #[must_use]
     pub fn after_answer(&self, lineup: &Lineup, parsed: Parsed, now: DateTime<Utc>) -> Self {
-        let mut next = Self { last_poll: Some(now), last_ok: Some(now), last_error: None, ..self.clone() };
+        let mut next =
+            Self { last_poll: Some(now), last_ok: Some(now), last_error: None, seq: self.seq + 1, ..self.clone() };
         next.servers.resize(lineup.servers.len(), ServerLive::default());
         let mut seen = vec![false; lineup.servers.len()];
         let mut unknown = Vec::new();
