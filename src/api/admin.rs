@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use super::accounts::ok;
 use super::auth::{Admin, AdminRejection};
 use super::input::{kind, object, opt_str, present};
-use super::public::PublicEvent;
 use super::sheet::parse_type;
 use super::{ApiError, ApiJson, ApiPath, AppState};
 use crate::config::EventType;
@@ -43,25 +42,18 @@ async fn events(
         ),
     };
     let wants_all = body.as_ref().is_some_and(|b| b.get("visibility").and_then(Value::as_str) == Some("true"));
-    if wants_all {
-        if let Err(rejection) = admin {
-            return Ok(rejection.into_response());
-        }
+    if !wants_all {
+        return super::public::public_events(&state).await;
     }
-    let list = state.db.run(move |c| db::events::list(c, !wants_all).map_err(ApiError::from)).await?;
-    Ok(if wants_all {
-        let all: Vec<Value> = list
-            .into_iter()
-            .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
-            .collect();
-        Json(all).into_response()
-    } else {
-        let public: Vec<PublicEvent> = list
-            .into_iter()
-            .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
-            .collect();
-        Json(public).into_response()
-    })
+    if let Err(rejection) = admin {
+        return Ok(rejection.into_response());
+    }
+    let list = state.db.run(|c| db::events::list(c, false).map_err(ApiError::from)).await?;
+    let all: Vec<Value> = list
+        .into_iter()
+        .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
+        .collect();
+    Ok(Json(all).into_response())
 }
 
 /// An integer, or a string holding one (the admin form sends strings).

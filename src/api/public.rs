@@ -51,16 +51,18 @@ pub struct PublicEvent {
 }
 
 async fn events(State(state): State<AppState>) -> Result<Response, ApiError> {
-    if let Some(hit) = state.cache.get("/events") {
-        return Ok(cache::json_response(hit));
-    }
-    let generation = state.cache.generation();
-    let list = state.db.run(|c| db::events::list(c, true).map_err(ApiError::from)).await?;
-    let list: Vec<PublicEvent> = list
-        .into_iter()
-        .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
-        .collect();
-    let body = cache::to_bytes(&list);
-    state.cache.put("/events".into(), generation, body.clone());
-    Ok(cache::json_response(body))
+    public_events(&state).await
+}
+
+/// The visible events (plain names, id order), served from the response cache; shared with
+/// the public branch of `POST /events`.
+pub async fn public_events(state: &AppState) -> Result<Response, ApiError> {
+    cache::cached(&state.cache, Some("/events".into()), || async {
+        let list = state.db.run(|c| db::events::list(c, true).map_err(ApiError::from)).await?;
+        Ok(list
+            .into_iter()
+            .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
+            .collect::<Vec<_>>())
+    })
+    .await
 }

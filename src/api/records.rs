@@ -134,6 +134,11 @@ pub async fn current_ids(state: &AppState) -> Result<Vec<i64>, ApiError> {
 
 /// PBs of `login` in the current event: kacky id → PB object, ascending, current maps only.
 pub async fn finished_pbs(state: &AppState, login: &str) -> Result<BTreeMap<i64, Value>, ApiError> {
+    Ok(pbs_and_ids(state, login).await?.0)
+}
+
+/// [`finished_pbs`] plus the current event's ids it was filtered by (one query for both).
+async fn pbs_and_ids(state: &AppState, login: &str) -> Result<(BTreeMap<i64, Value>, Vec<i64>), ApiError> {
     let s = &state.settings;
     let path = format!("pb/{login}/{}/{}", s.eventtype.as_upper(), s.edition);
     let up = upstream(state, path, None).await?;
@@ -144,10 +149,11 @@ pub async fn finished_pbs(state: &AppState, login: &str) -> Result<BTreeMap<i64,
         return Err(bad_gateway("the records API answered something that is not a JSON object"));
     };
     let ids = current_ids(state).await?;
-    Ok(map
+    let pbs = map
         .into_iter()
         .filter_map(|(k, v)| k.trim().parse::<i64>().ok().filter(|id| ids.binary_search(id).is_ok()).map(|id| (id, v)))
-        .collect())
+        .collect();
+    Ok((pbs, ids))
 }
 
 async fn fin(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Json<Value>, ApiError> {
@@ -192,8 +198,8 @@ async fn finned(
 
 /// Current-event maps `login` has not finished; `?string=1` → text.
 pub async fn unfinned_ids(state: &AppState, login: &str) -> Result<Vec<i64>, ApiError> {
-    let done = finished_pbs(state, login).await?;
-    Ok(current_ids(state).await?.into_iter().filter(|id| !done.contains_key(id)).collect())
+    let (done, ids) = pbs_and_ids(state, login).await?;
+    Ok(ids.into_iter().filter(|id| !done.contains_key(id)).collect())
 }
 
 async fn unfinned(
