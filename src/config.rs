@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_yaml::{Mapping, Value};
 
 use crate::clock::parse_config_datetime;
+use crate::domain::{Edition, EventType};
 
 mod servers;
 pub use servers::{Playlist, ServerConfig, Servers};
@@ -81,36 +82,6 @@ impl Secret {
     }
 }
 
-/// `KK` (Kackiest Kacky, TMNF) or `KR` (Kacky Reloaded, TM2020).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
-    Kk,
-    Kr,
-}
-
-impl EventType {
-    /// Case-insensitive, like the old database collation.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "KK" => Some(Self::Kk),
-            "KR" => Some(Self::Kr),
-            _ => None,
-        }
-    }
-    pub fn as_upper(self) -> &'static str {
-        match self {
-            Self::Kk => "KK",
-            Self::Kr => "KR",
-        }
-    }
-    pub fn as_lower(self) -> &'static str {
-        match self {
-            Self::Kk => "kk",
-            Self::Kr => "kr",
-        }
-    }
-}
-
 /// `logtype`: where log lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogTarget {
@@ -126,7 +97,7 @@ pub struct Settings {
     pub compstart: Option<DateTime<Utc>>,
     pub compend: Option<DateTime<Utc>>,
     pub eventtype: EventType,
-    pub edition: i64,
+    pub edition: Edition,
     pub playlist: Playlist,
     /// Minutes per map for `playlist: linear`.
     pub timelimit: i64,
@@ -465,7 +436,8 @@ impl Settings {
             compstart: cfg.datetime("compstart")?,
             compend: cfg.datetime("compend")?,
             eventtype,
-            edition: cfg.int("edition")?.unwrap_or(4),
+            edition: Edition::new(cfg.int("edition")?.unwrap_or(4))
+                .ok_or_else(|| cfg.err("edition", "expected an edition number, 0 or more"))?,
             playlist,
             timelimit: cfg.positive("timelimit", 10)?,
             log_target,

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod event;
 pub mod hashpool;
 pub mod import;

@@ -73,7 +73,7 @@ pub struct RecordsClient {
 impl RecordsClient {
     pub fn from_settings(s: &Settings, current_ids: Vec<i64>) -> Self {
         let agent = ureq::AgentBuilder::new().timeout_connect(TIMEOUT).timeout(TIMEOUT).build();
-        let fixtures = s.testing_mode.then_some(Fixtures { edition: s.edition, ids: current_ids });
+        let fixtures = s.testing_mode.then_some(Fixtures { edition: s.edition.get(), ids: current_ids });
         Self {
             agent,
             base: s.records_api_url.trim_end_matches('/').to_owned(),

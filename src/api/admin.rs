@@ -12,9 +12,9 @@ use super::auth::{Admin, AdminRejection};
 use super::input::{kind, object, opt_str, present};
 use super::sheet::parse_type;
 use super::{ApiError, ApiJson, ApiPath, AppState};
-use crate::config::EventType;
 use crate::db;
 use crate::db::admin::{NewEvent, Upload};
+use crate::domain::EventType;
 use crate::mapcsv;
 use crate::tmtext;
 

@@ -165,7 +165,7 @@ async fn current_sheet(state: &AppState, user: Option<&CurrentUser>) -> Result<A
         }
     }
     let (t, edition, uid) = (state.settings.eventtype, state.settings.edition, user.map(|u| u.id));
-    let rows = state.db.run(move |c| db::maps::sheet(c, t, Some(edition), uid).map_err(ApiError::from)).await?;
+    let rows = state.db.run(move |c| db::maps::sheet(c, t, Some(edition.get()), uid).map_err(ApiError::from)).await?;
     let rows = Arc::new(rows);
     if user.is_none() {
         state.live.event_rows().put(generation, rows.clone());

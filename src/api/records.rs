@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value};
 use super::auth::{OptionalUser, User};
 use super::sheet::parse_type;
 use super::{text, ApiError, ApiPath, ApiQuery, AppState};
-use crate::config::EventType;
 use crate::db;
+use crate::domain::EventType;
 use crate::records::{RecordsError, Upstream};
 
 pub fn router() -> Router<AppState> {

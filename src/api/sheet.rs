@@ -15,9 +15,9 @@ use super::accounts::ok;
 use super::auth::{OptionalUser, User};
 use super::input::{kind, object, opt_str, present};
 use super::{cache, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
-use crate::config::EventType;
 use crate::db;
 use crate::db::maps::MapRow;
+use crate::domain::EventType;
 use crate::tmtext;
 
 pub fn router() -> Router<AppState> {
@@ -200,7 +200,7 @@ async fn update_sheet(
     };
     let clip = opt_str(&m, "clip", 150)?;
     let alarm = present(&m, "alarm").then(|| m.get("alarm").and_then(Value::as_bool));
-    let current = (state.settings.eventtype, state.settings.edition);
+    let current = (state.settings.eventtype, state.settings.edition.get());
     state
         .db
         .run(move |c| {

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use crate::config::EventType;
+use crate::domain::EventType;
 use crate::mapcsv::MapUpload;
 
 /// A new event as validated by the API layer.

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::config::EventType;
+use crate::domain::EventType;
 
 /// An event row as the API needs it.
 #[derive(Debug, Clone, PartialEq)]

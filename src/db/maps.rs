@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, Row};
 
-use crate::config::EventType;
+use crate::domain::EventType;
 
 /// The user's own columns for one map.
 #[derive(Debug, Clone, Default, PartialEq)]

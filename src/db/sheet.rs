@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::config::EventType;
+use crate::domain::EventType;
 
 /// The current version of a map: (map id, edition).
 pub fn resolve_map(conn: &Connection, t: EventType, kacky_id: i64) -> rusqlite::Result<Option<(i64, i64)>> {

@@ -2,10 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// How names compare: case-insensitive, trailing spaces ignored (the old collation).
-pub fn username_key(name: &str) -> String {
-    name.trim_end().to_lowercase()
-}
+pub use crate::domain::username_key;
 
 /// A user as the auth layer needs it.
 #[derive(Debug, Clone, PartialEq)]

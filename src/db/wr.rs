@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use crate::config::EventType;
+use crate::domain::EventType;
 
 /// One holder on the leaderboard.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,8 +13,9 @@
 
 use rusqlite::Connection;
 
-use crate::config::{ConfigError, EventType, Playlist, ServerConfig, Settings};
+use crate::config::{ConfigError, Playlist, ServerConfig, Settings};
 use crate::db::{self, DbError};
+use crate::domain::{Edition, EventType};
 use crate::live::gameserver::SimServer;
 
 /// What error messages call the servers file (its path is not kept after loading).
@@ -39,7 +40,7 @@ pub struct LiveServer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
     pub eventtype: EventType,
-    pub edition: i64,
+    pub edition: Edition,
     /// Global minutes per map (`timelimit`), used by `playlist: linear`.
     pub timelimit: i64,
 }
@@ -149,7 +150,7 @@ fn check_maps(name: &str, maps: &[i64], event_ids: &[i64], event: Event) -> Resu
 mod tests {
     use super::*;
 
-    const KK7_EVENT: Event = Event { eventtype: EventType::Kk, edition: 7, timelimit: 12 };
+    const KK7_EVENT: Event = Event { eventtype: EventType::Kk, edition: Edition::of(7), timelimit: 12 };
 
     fn build(playlist: Playlist, servers: Vec<ServerConfig>, ids: &[i64]) -> Result<Lineup, ConfigError> {
         Lineup::build(playlist, &servers, KK7_EVENT, ids)

@@ -1,0 +1,19 @@
+//! The types every layer shares, parsed once at the edge (HTTP handler, config loader, CLI)
+//! and trusted past it: a value of one of these types is valid by construction, so `db`,
+//! `live` and `api` never re-check it. This module depends on nothing else of the project.
+//!
+//! - [`EventType`], [`Edition`], [`KackyId`]: which event and which map;
+//! - [`Difficulty`]: a player's own 0–6 rating of a map;
+//! - [`UserName`] and [`NewPassword`]: the account rules, written once.
+
+mod event;
+mod user;
+
+pub use event::{Difficulty, Edition, EditionSel, EventType, KackyId};
+pub use user::{username_key, NewPassword, UserName, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
+
+/// Why a raw value is not a valid domain value; the message names the field and the rule, so
+/// the API can answer it as a 400 as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
