@@ -46,7 +46,7 @@ use event::EventWindow;
 pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbError> {
     db::fs::warn_if_network_fs(&settings.database);
     let db = Db::open(&settings.database)?;
-    let schema_version = db.migrate()?;
+    db.migrate()?;
     if db::seed::seed_if_empty(&mut *db.conn()?)? {
         tracing::info!("loaded the embedded KK/KR history into {}", settings.database.display());
     }
@@ -62,16 +62,15 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         records: Arc::new(records::RecordsClient::from_settings(&settings, current_ids)),
         cache: Arc::default(),
         hasher: Arc::new(hashpool::HashPool::new(hashpool::default_threads())),
+        dummy_hash: auth::hash_password("not-a-real-password").into(),
         jwt: Arc::new(auth::Jwt::new(settings.jwt_secret.expose())),
         limiter: Arc::new(ratelimit::RateLimiter::new(settings.login_rate_per_min)),
         mailer: Arc::new(mail::Mailer::from_settings(&settings)),
-        reset_latency_ms: Arc::new(std::sync::atomic::AtomicU64::new(300)),
         settings: Arc::new(settings),
         db,
         clock,
         window,
         live,
-        schema_version,
     })
 }
 

@@ -141,7 +141,8 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
 
 fn migrate(settings: Settings) -> anyhow::Result<()> {
     let state = kacky_backend::prepare(settings, Clock::system())?;
-    println!("database {} is at schema version {}", state.settings.database.display(), state.schema_version);
+    let version = kacky_backend::db::schema_version(&*state.db.conn()?)?;
+    println!("database {} is at schema version {version}", state.settings.database.display());
     Ok(())
 }
 
@@ -186,6 +187,7 @@ fn backup(settings: &Settings, file: &std::path::Path, force: bool) -> anyhow::R
 }
 
 fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
+    use kacky_backend::domain::{NewPassword, UserName};
     use kacky_backend::{auth, db::users};
     let state = kacky_backend::prepare(settings, Clock::system())?;
     let mut conn = state.db.conn()?;
@@ -200,13 +202,10 @@ fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            anyhow::ensure!((8..=80).contains(&password.chars().count()), "the password must have 8 to 80 characters");
-            anyhow::ensure!(
-                !username.trim().is_empty() && username.chars().count() <= 80,
-                "the user name must have 1 to 80 characters"
-            );
-            let hash = auth::hash_password(&password);
-            let created = users::create(&mut conn, &username, &hash, &auth::sha256_hex(&mail), true)?;
+            let name = UserName::parse(&username)?;
+            let password = NewPassword::parse(&password, "--password")?;
+            let hash = auth::hash_password(password.expose());
+            let created = users::create(&mut conn, &name, &hash, &auth::sha256_hex(&mail), true)?;
             anyhow::ensure!(created.is_some(), "user {username} already exists (use `admin promote`)");
             println!("created admin {username}");
         }

@@ -1,5 +1,6 @@
 //! Event administration (admin accounts only; the flag is read from the database on every
-//! request): the full event list, creating events, visibility, map CSV upload, WR reset.
+//! request): creating events, visibility, map CSV upload, WR reset. (The admins' full event
+//! list is `POST /events`, in `public`, next to the public list.)
 
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -7,53 +8,20 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::accounts::ok;
-use super::auth::{Admin, AdminRejection};
-use super::input::{kind, object, opt_str, present};
-use super::sheet::parse_type;
+use super::auth::Admin;
+use super::input::{event_type, kind, object, opt_str, present};
+use super::response::ok;
 use super::{ApiError, ApiJson, ApiPath, AppState};
 use crate::db;
 use crate::db::admin::{NewEvent, Upload};
-use crate::domain::EventType;
+use crate::domain::{EventType, KackyId};
 use crate::mapcsv;
-use crate::tmtext;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/events", post(events))
         .route("/manage/events", post(manage_events))
         .route("/manage/maps", post(manage_maps))
         .route("/mapinfo/{event}/{kacky_id}", post(reset_wr))
-}
-
-/// `{"visibility": "true"}` with an admin token → every event with `id` and `visible`;
-/// otherwise the public list, like `GET /events`.
-async fn events(
-    State(state): State<AppState>,
-    admin: Result<Admin, AdminRejection>,
-    body: axum::body::Bytes,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
-    let body: Option<Value> = match body.trim_ascii() {
-        b"" => None,
-        raw => Some(
-            serde_json::from_slice(raw)
-                .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?,
-        ),
-    };
-    let wants_all = body.as_ref().is_some_and(|b| b.get("visibility").and_then(Value::as_str) == Some("true"));
-    if !wants_all {
-        return super::public::public_events(&state).await;
-    }
-    if let Err(rejection) = admin {
-        return Ok(rejection.into_response());
-    }
-    let list = state.db.run(|c| db::events::list(c, false).map_err(ApiError::from)).await?;
-    let all: Vec<Value> = list
-        .into_iter()
-        .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
-        .collect();
-    Ok(Json(all).into_response())
 }
 
 /// An integer, or a string holding one (the admin form sends strings).
@@ -124,12 +92,12 @@ async fn manage_events(
     let create = present(&m, "create").then(|| new_event(&m["create"])).transpose()?;
     let visible = present(&m, "visible").then(|| visibility(&m["visible"])).transpose()?;
     if let Some(event) = create {
-        let created = state.db.run(move |c| db::admin::create_event(c, &event).map_err(ApiError::from)).await?;
+        let created = state.db.run(move |c| db::admin::create_event(c, &event)).await?;
         created.map_err(|msg| ApiError::body(StatusCode::BAD_REQUEST, msg))?;
         state.cache.invalidate();
     }
     if let Some((id, value)) = visible {
-        let found = state.db.run(move |c| db::admin::set_visible(c, id, value).map_err(ApiError::from)).await?;
+        let found = state.db.run(move |c| db::admin::set_visible(c, id, value)).await?;
         state.cache.invalidate();
         if !found {
             return Err(ApiError::not_found(format!("no event with id {id}")));
@@ -161,7 +129,7 @@ async fn manage_maps(
     let rows = mapcsv::parse(&file).map_err(|e| ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
     let now = state.clock.now().format("%Y-%m-%d %H:%M:%S").to_string();
     let outcome =
-        state.db.run(move |c| db::admin::upload_maps(c, &rows, overwrite, &now).map_err(ApiError::from)).await?;
+        state.db.run(move |c| db::admin::upload_maps(c, &rows, overwrite, &now)).await?;
     state.cache.invalidate();
     match outcome {
         Upload::Done { .. } => Ok(Json(json!("Updated maps."))),
@@ -182,12 +150,12 @@ async fn reset_wr(
     ApiPath((event, kacky_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let t = parse_type(&event)?;
-    let id: i64 =
-        kacky_id.trim().parse().map_err(|_| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
+    let t = event_type(&event)?;
+    let id = KackyId::parse(&kacky_id)
+        .ok_or_else(|| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
     let m = object(body)?;
     if m.contains_key("reset") {
-        let n = state.db.run(move |c| db::admin::reset_wr(c, t, id).map_err(ApiError::from)).await?;
+        let n = state.db.run(move |c| db::admin::reset_wr(c, t, id.get())).await?;
         state.cache.invalidate();
         if n == 0 {
             return Err(ApiError::not_found(format!("no {} map with kacky id {id} has a world record", t.as_upper())));

@@ -7,9 +7,6 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
 
 use super::{ApiError, AppState};
 use crate::auth::{Claims, TokenError};
@@ -29,75 +26,49 @@ pub struct User(pub CurrentUser);
 pub struct OptionalUser(pub Option<CurrentUser>);
 pub struct Admin(pub CurrentUser);
 
-/// Why authentication failed, with the old status and `{"msg": …}` body.
-#[derive(Debug)]
-pub struct AuthRejection(StatusCode, String);
-
-impl IntoResponse for AuthRejection {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "msg": self.1 }))).into_response()
-    }
-}
-
-impl From<ApiError> for AuthRejection {
-    fn from(e: ApiError) -> Self {
-        tracing::error!("auth lookup failed: {e:?}");
-        Self(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error".into())
-    }
-}
-
-fn reject(status: StatusCode, msg: &str) -> AuthRejection {
-    AuthRejection(status, msg.to_owned())
-}
-
 /// The bearer token of the request, per the old rules (a comma-separated part whose first
 /// word is exactly `Bearer`).
-fn bearer(parts: &Parts) -> Result<String, AuthRejection> {
+fn bearer(parts: &Parts) -> Result<String, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-        return Err(reject(StatusCode::UNAUTHORIZED, "Missing Authorization Header"));
+        return Err(ApiError::unauthorized("Missing Authorization Header"));
     };
     let value = value.to_str().unwrap_or("");
     let part = value.split(',').map(str::trim).find(|p| p.split_whitespace().next() == Some("Bearer"));
     let Some(part) = part else {
-        return Err(reject(
-            StatusCode::UNAUTHORIZED,
+        return Err(ApiError::unauthorized(
             "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
         ));
     };
     let token = part["Bearer".len()..].trim();
     if token.is_empty() || token.contains(char::is_whitespace) {
-        return Err(reject(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'",
-        ));
+        return Err(ApiError::unprocessable("Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"));
     }
     Ok(token.to_owned())
 }
 
 /// Verifies the token, then checks revocation and loads the account (one pooled query batch).
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<CurrentUser, AuthRejection> {
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<CurrentUser, ApiError> {
     let token = bearer(parts)?;
     let claims = state.jwt.verify(&token, state.clock.now().timestamp()).map_err(|e| match e {
-        TokenError::Expired => reject(StatusCode::UNAUTHORIZED, "Token has expired"),
-        TokenError::Invalid(m) => AuthRejection(StatusCode::UNPROCESSABLE_ENTITY, m),
+        TokenError::Expired => ApiError::unauthorized("Token has expired"),
+        TokenError::Invalid(m) => ApiError::unprocessable(m),
     })?;
     let (jti, uid) = (claims.jti.clone(), claims.uid);
-    let (revoked, account) =
-        state.db.run(move |c| Ok::<_, ApiError>((db::users::is_revoked(c, &jti)?, db::users::by_id(c, uid)?))).await?;
+    let (revoked, account) = state.db.run(move |c| db::users::token_state(c, &jti, uid)).await?;
     if revoked {
-        return Err(reject(StatusCode::UNAUTHORIZED, "Token has been revoked"));
+        return Err(ApiError::unauthorized("Token has been revoked"));
     }
     let Some(account) = account else {
-        return Err(AuthRejection(StatusCode::UNAUTHORIZED, format!("Error loading the user {}", claims.sub)));
+        return Err(ApiError::unauthorized(format!("Error loading the user {}", claims.sub)));
     };
     if account.token_version != claims.ver {
-        return Err(reject(StatusCode::UNAUTHORIZED, "Token has been revoked"));
+        return Err(ApiError::unauthorized("Token has been revoked"));
     }
     Ok(CurrentUser { id: account.id, username: account.username, is_admin: account.is_admin, claims })
 }
 
 impl FromRequestParts<AppState> for User {
-    type Rejection = AuthRejection;
+    type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         authenticate(parts, state).await.map(User)
     }
@@ -113,31 +84,16 @@ impl FromRequestParts<AppState> for OptionalUser {
     }
 }
 
-/// The old non-admin answer.
+/// The old non-admin answer: 401 with this message as a JSON string (the old `/manage/*`
+/// form, used everywhere now).
 pub const NOT_AUTHORIZED: &str = "Not authorized. Your actions will have consequences.";
 
-/// Rejection for [`Admin`]: auth problems as for [`User`]; non-admins get 401 with the old
-/// message as a JSON string (the old `/manage/*` form, used everywhere now).
-pub enum AdminRejection {
-    Auth(AuthRejection),
-    NotAdmin,
-}
-
-impl IntoResponse for AdminRejection {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Auth(a) => a.into_response(),
-            Self::NotAdmin => (StatusCode::UNAUTHORIZED, Json(json!(NOT_AUTHORIZED))).into_response(),
-        }
-    }
-}
-
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = AdminRejection;
+    type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user = authenticate(parts, state).await.map_err(AdminRejection::Auth)?;
+        let user = authenticate(parts, state).await?;
         if !user.is_admin {
-            return Err(AdminRejection::NotAdmin);
+            return Err(ApiError::body(StatusCode::UNAUTHORIZED, NOT_AUTHORIZED));
         }
         Ok(Admin(user))
     }

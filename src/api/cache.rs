@@ -10,8 +10,9 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+
+use super::response::{json_bytes, to_bytes};
 
 /// How long an entry may be served without a write in this process.
 const TTL: Duration = Duration::from_secs(10);
@@ -52,16 +53,6 @@ impl ResponseCache {
     }
 }
 
-/// A cached JSON body as a response.
-pub fn json_response(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// Serializes `value` for the cache.
-pub fn to_bytes<T: serde::Serialize>(value: &T) -> Bytes {
-    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
-}
-
 /// Answers from the cache under `key`, or computes, stores and answers. `key: None` (a
 /// logged-in caller's personal view) bypasses the cache.
 pub async fn cached<T, Fut>(
@@ -73,14 +64,14 @@ where
     T: serde::Serialize,
     Fut: std::future::Future<Output = Result<T, super::ApiError>>,
 {
-    let Some(key) = key else { return Ok(json_response(to_bytes(&compute().await?))) };
+    let Some(key) = key else { return Ok(json_bytes(to_bytes(&compute().await?))) };
     if let Some(hit) = cache.get(&key) {
-        return Ok(json_response(hit));
+        return Ok(json_bytes(hit));
     }
     let generation = cache.generation();
     let body = to_bytes(&compute().await?);
     cache.put(key, generation, body.clone());
-    Ok(json_response(body))
+    Ok(json_bytes(body))
 }
 
 #[cfg(test)]

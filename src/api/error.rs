@@ -1,15 +1,17 @@
-//! `ApiError`: every failure a handler can return, mapped to a status code and a JSON body in
-//! one place. Old-system bodies are kept where the old system had a defined answer; everything
-//! else gets `{"msg": "<what is wrong>"}`. Internal errors are logged, never shown.
+//! `ApiError`: every failure a handler or extractor can return, mapped to a status code and a
+//! JSON body in one place. Old-system bodies are kept where the old system had a defined
+//! answer; everything else gets `{"msg": "<what is wrong>"}`. Internal errors are logged with
+//! their source chain and answered with a generic 500, never with SQL text or a stack trace.
 
 use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use crate::db::DbError;
+use crate::domain::Invalid;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -17,24 +19,42 @@ pub enum ApiError {
     BadPath,
     /// Any status with an exact JSON body (old-system strings like `"Conflict"`).
     Body(StatusCode, Value),
-    /// Any 4xx with `{"msg": …}`.
+    /// Any 4xx (or a 502/503/504 naming the upstream problem) with `{"msg": …}`.
     Msg(StatusCode, String),
-    /// 500 `{"msg": "Internal Server Error"}`; the detail goes to the log only.
-    Internal(String),
+    /// 429 `{"msg": "too many <what>; retry in <n> s"}` with `Retry-After: <n>`.
+    TooMany { what: &'static str, retry_after_s: i64 },
+    /// 500 `{"msg": "Internal Server Error"}`; the error and its sources go to the log only.
+    Internal(anyhow::Error),
 }
 
 impl ApiError {
+    /// 400 `{"msg": …}`.
     pub fn bad_request(msg: impl Into<String>) -> Self {
         Self::Msg(StatusCode::BAD_REQUEST, msg.into())
     }
+    /// 401 `{"msg": …}`: the auth extractors' answers.
+    pub fn unauthorized(msg: impl Into<String>) -> Self {
+        Self::Msg(StatusCode::UNAUTHORIZED, msg.into())
+    }
+    /// 422 `{"msg": …}`.
     pub fn unprocessable(msg: impl Into<String>) -> Self {
         Self::Msg(StatusCode::UNPROCESSABLE_ENTITY, msg.into())
     }
+    /// 404 `{"msg": …}`.
     pub fn not_found(msg: impl Into<String>) -> Self {
         Self::Msg(StatusCode::NOT_FOUND, msg.into())
     }
+    /// 413 `{"msg": …}`.
+    pub fn too_large() -> Self {
+        Self::Msg(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 1 MiB".into())
+    }
+    /// An exact JSON body with any status.
     pub fn body(status: StatusCode, body: impl Into<Value>) -> Self {
         Self::Body(status, body.into())
+    }
+    /// 500 for a failure that is ours, with a description for the log.
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
     }
 }
 
@@ -44,8 +64,13 @@ impl IntoResponse for ApiError {
             Self::BadPath => (StatusCode::NOT_FOUND, Json(json!("404 Error: bad path"))).into_response(),
             Self::Body(status, body) => (status, Json(body)).into_response(),
             Self::Msg(status, msg) => (status, Json(json!({ "msg": msg }))).into_response(),
-            Self::Internal(detail) => {
-                tracing::error!("internal error: {detail}");
+            Self::TooMany { what, retry_after_s } => {
+                let body = Json(json!({ "msg": format!("too many {what}; retry in {retry_after_s} s") }));
+                (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry_after_s.to_string())], body)
+                    .into_response()
+            }
+            Self::Internal(e) => {
+                tracing::error!("internal error: {e:#}");
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "msg": "Internal Server Error" }))).into_response()
             }
         }
@@ -54,13 +79,20 @@ impl IntoResponse for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::Internal(format!("database error: {e}"))
+        Self::Internal(DbError::from(e).into())
+    }
+}
+
+/// A domain value that does not parse is the client's mistake: 400 with the rule it broke.
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::bad_request(e.0)
     }
 }
 
@@ -71,7 +103,7 @@ impl From<JsonRejection> for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "expected a JSON body with Content-Type: application/json".into(),
             ),
-            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::too_large(),
             JsonRejection::JsonSyntaxError(e) => {
                 Self::bad_request(format!("the body is not valid JSON: {}", e.body_text()))
             }
@@ -86,7 +118,7 @@ impl From<JsonRejection> for ApiError {
 impl From<MultipartError> for ApiError {
     fn from(e: MultipartError) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return too_large();
+            return Self::too_large();
         }
         Self::bad_request(format!("could not read the multipart body: {}", e.body_text()))
     }
@@ -102,8 +134,4 @@ impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         Self::bad_request(format!("bad query string: {}", r.body_text()))
     }
-}
-
-pub fn too_large() -> ApiError {
-    ApiError::Msg(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 1 MiB".into())
 }

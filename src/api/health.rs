@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::{ApiError, AppState};
+use super::AppState;
 use crate::db;
 
 pub fn router() -> Router<AppState> {
@@ -15,7 +15,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    let probe = state.db.run(|c| db::schema_version(c).map_err(ApiError::from)).await;
+    let probe = state.db.run(|c| db::schema_version(c)).await;
     match probe {
         Ok(version) => {
             let records = records_health(&state);

@@ -1,9 +1,38 @@
-//! Reading fields out of loosely-typed JSON bodies with clear 400 messages, because the old
-//! API takes objects whose keys are optional and sometimes `null`.
+//! Input at the edge: path segments parsed into the [`crate::domain`] types with the old
+//! answers for bad ones, query flags, and fields read out of loosely-typed JSON bodies with
+//! clear 400 messages (the old API takes objects whose keys are optional and sometimes `null`).
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
 use super::ApiError;
+use crate::domain::{EditionSel, EventType, KackyId};
+
+/// `kk`/`kr` in any case, else the old 404 "bad path".
+pub fn event_type(raw: &str) -> Result<EventType, ApiError> {
+    EventType::parse(raw).ok_or(ApiError::BadPath)
+}
+
+/// An edition number or `all`, else the old 404 "bad path".
+pub fn edition_sel(raw: &str) -> Result<EditionSel, ApiError> {
+    EditionSel::parse_path(raw).ok_or(ApiError::BadPath)
+}
+
+/// A kacky id in a path of the history pages, else the old 404 "bad path".
+pub fn kacky_id_path(raw: &str) -> Result<KackyId, ApiError> {
+    KackyId::parse(raw).ok_or(ApiError::BadPath)
+}
+
+/// A query flag like `?rawnicks=1`: present and non-empty.
+pub fn flag(q: &HashMap<String, String>, key: &str) -> bool {
+    q.get(key).is_some_and(|v| !v.is_empty())
+}
+
+/// A query value read as an integer (`?list=1`, `?string=1`); anything else is `None`.
+pub fn int_param(q: &HashMap<String, String>, key: &str) -> Option<i64> {
+    q.get(key).and_then(|v| v.trim().parse().ok())
+}
 
 /// The body must be a JSON object.
 pub fn object(body: Value) -> Result<Map<String, Value>, ApiError> {

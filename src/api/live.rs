@@ -19,8 +19,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::{CurrentUser, OptionalUser};
-use super::sheet::SheetRow;
-use super::{text, ApiError, ApiPath, ApiQuery, AppState};
+use super::input::int_param;
+use super::response::{text, SheetRow};
+use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db;
 use crate::db::maps::MapRow;
 use crate::live::lineup::LiveServer;
@@ -76,14 +77,10 @@ fn live_servers<'a>(
     known: &'a [(&'a LiveServer, &'a Observed)],
     now: DateTime<Utc>,
 ) -> Vec<(&'a LiveServer, ServerView<'a>)> {
-    if !event_running(state, now) {
+    if !state.event_running(now) {
         return Vec::new();
     }
     known.iter().map(|(server, observed)| (*server, server.view(observed))).collect()
-}
-
-fn event_running(state: &AppState, now: DateTime<Utc>) -> bool {
-    state.window.is_some_and(|w| w.is_active(now))
 }
 
 /// Whole seconds until the window's end, 0 after it or without a window (the old value was
@@ -129,7 +126,7 @@ async fn nextunfinned(
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    if !event_running(&state, now) {
+    if !state.event_running(now) {
         return Ok(text("Competition Over"));
     }
     let unfinished = super::records::unfinned_ids(&state, &login).await?;
@@ -143,7 +140,7 @@ async fn nextunfinned(
         .collect();
     let best = scheduled.iter().map(|&(_, _, m)| m).min();
     let next: Vec<&(i64, i64, i64)> = scheduled.iter().filter(|&&(_, _, m)| Some(m) == best).collect();
-    let simochat = q.get("simochat").and_then(|v| v.trim().parse::<i64>().ok()).is_some_and(|v| v != 0);
+    let simochat = int_param(&q, "simochat").is_some_and(|v| v != 0);
     if simochat {
         let Some(minutes) = best else { return Ok(text("No unfinished map is scheduled")) };
         let list: Vec<String> = next.iter().map(|(id, server, _)| format!("{id} (Server {server})")).collect();
@@ -165,7 +162,7 @@ async fn current_sheet(state: &AppState, user: Option<&CurrentUser>) -> Result<A
         }
     }
     let (t, edition, uid) = (state.settings.eventtype, state.settings.edition, user.map(|u| u.id));
-    let rows = state.db.run(move |c| db::maps::sheet(c, t, Some(edition.get()), uid).map_err(ApiError::from)).await?;
+    let rows = state.db.run(move |c| db::maps::sheet(c, t, Some(edition.get()), uid)).await?;
     let rows = Arc::new(rows);
     if user.is_none() {
         state.live.event_rows().put(generation, rows.clone());
@@ -244,7 +241,7 @@ async fn schedule(State(state): State<AppState>, OptionalUser(user): OptionalUse
     let state = &state;
     super::cache::cached(&state.cache, key, || async move {
         let rows = current_sheet(state, user.as_ref()).await?;
-        if !event_running(state, now) {
+        if !state.event_running(now) {
             return Ok(ScheduleBody::Plain(rows.iter().map(|m| SheetRow::from_map(m.clone(), false)).collect()));
         }
         let snapshot = state.live.snapshot();
@@ -288,7 +285,7 @@ async fn nextrun(
         raw.trim().parse().map_err(|_| ApiError::bad_request(format!("kacky id must be an integer, got \"{raw}\"")))?;
     check_version(&q)?;
     let (t, edition) = (state.settings.eventtype, state.settings.edition);
-    let ids = state.db.run(move |c| db::current::ids(c, t, edition).map_err(ApiError::from)).await?;
+    let ids = state.db.run(move |c| db::current::ids(c, t, edition)).await?;
     if !ids.contains(&id) {
         return Err(ApiError::not_found(format!(
             "kacky id {id} is not a map of the current event {}{edition}",

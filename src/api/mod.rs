@@ -2,7 +2,6 @@
 //! the extractors that turn malformed input into [`ApiError`]s instead of axum's plain text.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
@@ -12,18 +11,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::db::Db;
-use crate::event::EventWindow;
-
-mod accounts;
-mod admin;
+// Infrastructure shared by the handler modules.
 pub mod auth;
 pub mod cache;
 pub mod error;
-mod health;
 mod input;
+pub mod response;
+mod state;
+
+// Handler modules, one per area; each exposes `router()` and imports none of the others.
+mod accounts;
+mod admin;
+mod health;
 mod live;
 mod public;
 mod records;
@@ -32,32 +31,10 @@ mod sheet;
 mod streamer;
 
 pub use error::ApiError;
+pub use state::AppState;
 
 /// Request bodies above this are refused with 413, as in the old system.
 pub const BODY_LIMIT: usize = 1024 * 1024;
-
-/// Everything a handler may need. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: Db,
-    pub clock: Clock,
-    /// The current event's window (the testing window in testing mode).
-    pub window: Option<EventWindow>,
-    pub schema_version: i64,
-    /// The live game-server state ([`crate::live`]); the poller is its only writer.
-    pub live: crate::live::Live,
-    pub jwt: Arc<crate::auth::Jwt>,
-    pub limiter: Arc<crate::ratelimit::RateLimiter>,
-    pub mailer: Arc<crate::mail::Mailer>,
-    /// Recent password-reset mail latency, so unknown users wait about as long (ms).
-    pub reset_latency_ms: Arc<std::sync::atomic::AtomicU64>,
-    pub records: Arc<crate::records::RecordsClient>,
-    /// Serialized anonymous answers, invalidated by admin writes.
-    pub cache: Arc<cache::ResponseCache>,
-    /// Threads for argon2 work.
-    pub hasher: Arc<crate::hashpool::HashPool>,
-}
 
 /// JSON body extractor whose rejections are [`ApiError`]s.
 #[derive(FromRequest)]
@@ -74,11 +51,6 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// A plain-text answer with the old content type.
-pub fn text(body: impl Into<String>) -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body.into()).into_response()
-}
-
 /// The whole route table, top to bottom.
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
@@ -92,6 +64,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(extra)
         .merge(public::router())
         .merge(accounts::router())
+        .merge(reset::router())
         .merge(records::router())
         .merge(streamer::router())
         .merge(admin::router())
@@ -139,7 +112,7 @@ async fn reject_large_bodies(req: Request, next: Next) -> Response {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > BODY_LIMIT) {
-        return error::too_large().into_response();
+        return ApiError::too_large().into_response();
     }
     next.run(req).await
 }

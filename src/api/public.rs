@@ -1,22 +1,28 @@
-//! Public event data: `/`, `/eventstatus`, `GET /events`.
+//! Public event data: `/`, `/eventstatus`, and the event list (`GET /events`, and
+//! `POST /events`, which gives admins every event with its id and visibility).
 
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{cache, text, ApiError, ApiQuery, AppState};
+use super::auth::Admin;
+use super::response::text;
+use super::{cache, ApiError, ApiQuery, AppState};
 use crate::clock::local_iso;
 use crate::db;
 use crate::event::Phase;
 use crate::tmtext;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(index)).route("/eventstatus", get(eventstatus)).route("/events", get(events))
+    Router::new()
+        .route("/", get(index))
+        .route("/eventstatus", get(eventstatus))
+        .route("/events", get(events).post(events_post))
 }
 
 async fn index() -> Response {
@@ -43,26 +49,48 @@ async fn eventstatus(State(state): State<AppState>, ApiQuery(q): ApiQuery<HashMa
 
 /// Public event list entry (keys in the old sorted order).
 #[derive(Serialize)]
-pub struct PublicEvent {
-    pub edition: i64,
-    pub name: String,
+struct PublicEvent {
+    edition: i64,
+    name: String,
     #[serde(rename = "type")]
-    pub event_type: String,
+    event_type: String,
 }
 
+/// The visible events (plain names, id order), served from the response cache.
 async fn events(State(state): State<AppState>) -> Result<Response, ApiError> {
-    public_events(&state).await
-}
-
-/// The visible events (plain names, id order), served from the response cache; shared with
-/// the public branch of `POST /events`.
-pub async fn public_events(state: &AppState) -> Result<Response, ApiError> {
     cache::cached(&state.cache, Some("/events".into()), || async {
-        let list = state.db.run(|c| db::events::list(c, true).map_err(ApiError::from)).await?;
+        let list = state.db.run(|c| db::events::list(c, true)).await?;
         Ok(list
             .into_iter()
             .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
             .collect::<Vec<_>>())
     })
     .await
+}
+
+/// `{"visibility": "true"}` with an admin token → every event with `id` and `visible`;
+/// otherwise the public list, like `GET /events`. A bad body is a 400 either way.
+async fn events_post(
+    State(state): State<AppState>,
+    admin: Result<Admin, ApiError>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body: Option<Value> = match body.trim_ascii() {
+        b"" => None,
+        raw => Some(
+            serde_json::from_slice(raw)
+                .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?,
+        ),
+    };
+    let wants_all = body.as_ref().is_some_and(|b| b.get("visibility").and_then(Value::as_str) == Some("true"));
+    if !wants_all {
+        return events(State(state)).await;
+    }
+    admin?;
+    let list = state.db.run(|c| db::events::list(c, false)).await?;
+    let all: Vec<Value> = list
+        .into_iter()
+        .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
+        .collect();
+    Ok(Json(all).into_response())
 }

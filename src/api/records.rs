@@ -11,8 +11,9 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::auth::{OptionalUser, User};
-use super::sheet::parse_type;
-use super::{text, ApiError, ApiPath, ApiQuery, AppState};
+use super::input::{event_type, int_param};
+use super::response::text;
+use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db;
 use crate::domain::EventType;
 use crate::records::{RecordsError, Upstream};
@@ -68,7 +69,7 @@ async fn proxy(
 
 /// The user's game login for a type: TMNF for KK, TM2020 for KR (whatever the path's case).
 pub(super) async fn game_login(state: &AppState, user_id: i64, t: EventType) -> Result<String, ApiError> {
-    let f = state.db.run(move |c| db::users::fields(c, user_id).map_err(ApiError::from)).await?;
+    let f = state.db.run(move |c| db::users::fields(c, user_id)).await?;
     Ok(match t {
         EventType::Kk => f.tmnf,
         EventType::Kr => f.tm20,
@@ -86,7 +87,7 @@ async fn personal(
     kind: &str,
     fallback: Value,
 ) -> Result<Json<Value>, ApiError> {
-    let t = parse_type(event)?;
+    let t = event_type(event)?;
     let login = game_login(state, user_id, t).await?;
     if login.is_empty() {
         return Ok(Json(fallback));
@@ -129,7 +130,7 @@ async fn performance(
 /// The current event's kacky ids.
 pub async fn current_ids(state: &AppState) -> Result<Vec<i64>, ApiError> {
     let (t, e) = (state.settings.eventtype, state.settings.edition);
-    state.db.run(move |c| db::current::ids(c, t, e).map_err(ApiError::from)).await
+    Ok(state.db.run(move |c| db::current::ids(c, t, e)).await?)
 }
 
 /// PBs of `login` in the current event: kacky id → PB object, ascending, current maps only.
@@ -188,7 +189,7 @@ async fn finned(
             let ms = field(v, "score").as_f64().unwrap_or(0.0);
             format!("{id} ({:?}s)", ms / 1000.0)
         }))),
-        _ if q.get("list").and_then(|l| l.trim().parse::<i64>().ok()) == Some(1) => {
+        _ if int_param(&q, "list") == Some(1) => {
             Json(pbs.keys().map(i64::to_string).collect::<Vec<_>>()).into_response()
         }
         _ => Json(Value::Object(pbs.into_iter().map(|(id, v)| (id.to_string(), v)).collect::<Map<_, _>>()))
@@ -208,6 +209,6 @@ async fn unfinned(
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let ids = unfinned_ids(&state, &login).await?;
-    let as_text = q.get("string").and_then(|s| s.trim().parse::<i64>().ok()).is_some_and(|n| n != 0);
+    let as_text = int_param(&q, "string").is_some_and(|n| n != 0);
     Ok(if as_text { text(joined(ids.iter())) } else { Json(ids).into_response() })
 }

@@ -1,23 +1,39 @@
-//! Password reset: step 1 mails a 6-character token (stored hashed, valid 2 hours, one live
-//! token per user); step 2 consumes it and sets the new password, revoking older logins.
+//! Password reset (`POST /pwdreset`): step 1 mails a 6-character token (stored hashed, valid
+//! 2 hours, one live token per user); step 2 consumes it and sets the new password, revoking
+//! older logins.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
 use rand::Rng;
 use serde_json::{Map, Value};
 
-use super::accounts::{ok, too_many};
-use super::input::req_str;
-use super::{ApiError, AppState, ClientIp};
+use super::input::{object, present, req_str};
+use super::response::ok;
+use super::{ApiError, ApiJson, AppState, ClientIp};
 use crate::auth;
 use crate::db;
+use crate::domain::{username_key, NewPassword, PASSWORD_MAX, USERNAME_MAX};
 
 /// How long a reset token stays usable.
 pub const TOKEN_LIFETIME_S: i64 = 2 * 60 * 60;
+
+/// How long sending a reset mail recently took (a moving average, ms), so a request for an
+/// unknown user+mail pair waits about as long and the timing tells nothing. This module's own
+/// state, shared by its handlers through an `Extension`.
+#[derive(Debug)]
+struct MailLatency(AtomicU64);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pwdreset", post(pwdreset))
+        .layer(Extension(Arc::new(MailLatency(AtomicU64::new(300)))))
+}
 
 fn new_token() -> String {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -30,72 +46,83 @@ fn token_hash(token: &str) -> String {
     auth::sha256_hex(&token.to_ascii_lowercase())
 }
 
-fn limited(state: &AppState, ip: std::net::IpAddr) -> Option<Response> {
-    let key = format!("reset-ip:{ip}");
-    let now = state.clock.now();
-    if let Some(wait) = state.limiter.blocked_for(&key, now) {
-        return Some(too_many("password reset requests", wait));
+/// One request counted against each key, atomically (see [`crate::ratelimit`]); reset
+/// requests always count, successful or not.
+fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
+    match state.limiter.try_acquire(keys, state.clock.now()) {
+        Ok(_counted) => Ok(()),
+        Err(retry_after_s) => Err(ApiError::TooMany { what: "password reset requests", retry_after_s }),
     }
-    state.limiter.record(&key, now);
-    None
+}
+
+async fn pwdreset(
+    State(state): State<AppState>,
+    Extension(latency): Extension<Arc<MailLatency>>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let m = object(body)?;
+    if present(&m, "token") && present(&m, "pwd") {
+        finish(&state, ip, &m).await
+    } else if present(&m, "user") && present(&m, "mail") {
+        start(&state, &latency, ip, &m).await
+    } else {
+        Err(ApiError::bad_request(
+            "expected either `user` and `mail` (request a token) or `token` and `pwd` (set a new password)",
+        ))
+    }
 }
 
 /// Step 1. Answers the same, in about the same time, whether or not the user+mail pair
-/// exists: unknown pairs wait as long as a mail send recently took.
-pub async fn start(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    m: Map<String, Value>,
-) -> Result<Response, ApiError> {
-    let user = req_str(&m, "user", 1, 80)?;
-    let mail = req_str(&m, "mail", 1, 80)?;
-    if let Some(r) = limited(&state, ip) {
-        return Ok(r);
-    }
+/// exists: unknown pairs wait as long as a mail send recently took. Limited per client address
+/// and per user name, so nobody can flood one player's mailbox from many addresses.
+async fn start(
+    state: &AppState,
+    latency: &MailLatency,
+    ip: std::net::IpAddr,
+    m: &Map<String, Value>,
+) -> Result<Json<Value>, ApiError> {
+    let user = req_str(m, "user", 1, USERNAME_MAX)?;
+    let mail = req_str(m, "mail", 1, 80)?;
+    limit(state, &[format!("reset-ip:{ip}"), format!("reset-user:{}", username_key(&user))])?;
     let started = Instant::now();
     let (name, mail_hash) = (user.clone(), auth::sha256_hex(&mail));
-    let account = state.db.run(move |c| db::users::for_reset(c, &name, &mail_hash).map_err(ApiError::from)).await?;
+    let account = state.db.run(move |c| db::users::for_reset(c, &name, &mail_hash)).await?;
     let Some(account) = account else {
-        let typical = state.reset_latency_ms.load(Ordering::Relaxed);
+        let typical = latency.0.load(Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(typical).saturating_sub(started.elapsed())).await;
-        return Ok(ok().into_response());
+        return Ok(ok());
     };
     let token = new_token();
     let (id, hash, now) = (account.id, token_hash(&token), state.clock.now().timestamp());
-    state.db.run(move |c| db::users::put_reset_token(c, id, &hash, now).map_err(ApiError::from)).await?;
+    state.db.run(move |c| db::users::put_reset_token(c, id, &hash, now)).await?;
     let mailer = state.mailer.clone();
     let username = account.username.clone();
     let sent = tokio::task::spawn_blocking(move || mailer.send_reset(&mail, &username, &token))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let took = started.elapsed().as_millis() as u64;
-    let avg = state.reset_latency_ms.load(Ordering::Relaxed);
-    state.reset_latency_ms.store((avg * 3 + took) / 4, Ordering::Relaxed);
+        .map_err(ApiError::internal)?;
+    let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let avg = latency.0.load(Ordering::Relaxed);
+    latency.0.store(avg.saturating_mul(3).saturating_add(took) / 4, Ordering::Relaxed);
     if let Err(e) = sent {
         tracing::error!("password reset mail for user {} failed: {e}", account.username);
-        state.db.run(move |c| db::users::drop_reset_token(c, id).map_err(ApiError::from)).await?;
+        state.db.run(move |c| db::users::drop_reset_token(c, id)).await?;
         return Err(ApiError::body(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"));
     }
-    Ok(ok().into_response())
+    Ok(ok())
 }
 
 /// Step 2: a valid token sets the password once; every earlier login token stops working.
-pub async fn finish(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    m: Map<String, Value>,
-) -> Result<Response, ApiError> {
-    let token = req_str(&m, "token", 6, 6)?;
-    let pwd = req_str(&m, "pwd", 8, 80)?;
-    if let Some(r) = limited(&state, ip) {
-        return Ok(r);
-    }
+async fn finish(state: &AppState, ip: std::net::IpAddr, m: &Map<String, Value>) -> Result<Json<Value>, ApiError> {
+    let token = req_str(m, "token", 6, 6)?;
+    let pwd = NewPassword::parse(&req_str(m, "pwd", 1, PASSWORD_MAX)?, "pwd")?;
+    limit(state, &[format!("reset-ip:{ip}")])?;
     let (hash, not_before) = (token_hash(&token), state.clock.now().timestamp() - TOKEN_LIFETIME_S);
-    let user = state.db.run(move |c| db::users::take_reset_token(c, &hash, not_before).map_err(ApiError::from)).await?;
+    let user = state.db.run(move |c| db::users::take_reset_token(c, &hash, not_before)).await?;
     let Some(user_id) = user else {
         return Err(ApiError::body(StatusCode::UNAUTHORIZED, "Unauthorized"));
     };
-    let new_hash = super::accounts::password_work(&state, move || auth::hash_password(&pwd)).await?;
-    state.db.run(move |c| db::users::set_password(c, user_id, &new_hash, true).map_err(ApiError::from)).await?;
-    Ok(ok().into_response())
+    let new_hash = state.hash(move || auth::hash_password(pwd.expose())).await?;
+    state.db.run(move |c| db::users::set_password(c, user_id, &new_hash, true)).await?;
+    Ok(ok())
 }

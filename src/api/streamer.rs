@@ -7,11 +7,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::accounts::ok;
 use super::auth::User;
 use super::input::{object, req_str};
+use super::response::ok;
 use super::{ApiError, ApiJson, AppState};
 use crate::db;
+use crate::domain::username_key;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/stream", get(stream)).route("/post", post(post_message)).route("/target", post(set_target))
@@ -27,8 +28,8 @@ fn check_pwd(state: &AppState, m: &serde_json::Map<String, Value>) -> Result<(),
 }
 
 async fn stream(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
-    let (target, message) = state.db.run(|c| db::stream::get(c).map_err(ApiError::from)).await?;
-    let mine = !target.is_empty() && db::users::username_key(&target) == db::users::username_key(&user.username);
+    let (target, message) = state.db.run(|c| db::stream::get(c)).await?;
+    let mine = !target.is_empty() && username_key(&target) == username_key(&user.username);
     Ok(Json(json!({ "data": if mine { message } else { String::new() } })))
 }
 
@@ -36,7 +37,7 @@ async fn post_message(State(state): State<AppState>, ApiJson(body): ApiJson<Valu
     let m = object(body)?;
     check_pwd(&state, &m)?;
     let message = req_str(&m, "message", 0, 1000)?.trim_end().to_owned();
-    state.db.run(move |c| db::stream::set_message(c, &message).map_err(ApiError::from)).await?;
+    state.db.run(move |c| db::stream::set_message(c, &message)).await?;
     Ok(ok())
 }
 
@@ -44,6 +45,6 @@ async fn set_target(State(state): State<AppState>, ApiJson(body): ApiJson<Value>
     let m = object(body)?;
     check_pwd(&state, &m)?;
     let target = req_str(&m, "target", 0, 80)?.trim().to_owned();
-    state.db.run(move |c| db::stream::set_target(c, &target).map_err(ApiError::from)).await?;
+    state.db.run(move |c| db::stream::set_target(c, &target)).await?;
     Ok(ok())
 }

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, Row};
 
-use crate::domain::EventType;
+use crate::domain::{EventType, KackyId};
 
 /// The user's own columns for one map.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -92,11 +92,11 @@ pub fn sheet(
 pub fn by_kacky_id(
     conn: &Connection,
     t: EventType,
-    kacky_id: i64,
+    kacky_id: KackyId,
     user: Option<i64>,
 ) -> rusqlite::Result<Option<MapRow>> {
     let sql = format!("{SELECT} WHERE e.type = ?1 AND m.kacky_id_int = ?2 ORDER BY m.id DESC LIMIT 1");
     let mut st = conn.prepare_cached(&sql)?;
-    let mut rows = st.query_map(params![t.as_upper(), kacky_id, user], |r| map_row(r, user.is_some()))?;
+    let mut rows = st.query_map(params![t.as_upper(), kacky_id.get(), user], |r| map_row(r, user.is_some()))?;
     rows.next().transpose()
 }

@@ -90,20 +90,22 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection on the blocking thread pool, so SQLite never blocks the
-    /// async runtime and no connection is held across an `.await`.
-    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    /// async runtime and no connection is held across an `.await`. `f` returns the `db`
+    /// functions' own errors (`rusqlite::Error` or [`DbError`]); callers get a [`DbError`],
+    /// which the API layer turns into a logged 500.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, DbError>
     where
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + Send + 'static,
+        E: Into<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
-            f(&mut conn)
+            let mut conn = pool.get()?;
+            f(&mut conn).map_err(Into::into)
         })
         .await
-        .map_err(|e| E::from(DbError::Join(e.to_string())))?
+        .map_err(|e| DbError::Join(e.to_string()))?
     }
 
     /// Applies pending migrations; returns the schema version afterwards.

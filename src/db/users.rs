@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use crate::domain::username_key;
+use crate::domain::UserName;
 
 /// A user as the auth layer needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +40,7 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Account>> {
 /// Creates the account and its empty profile; `None` if the name is taken.
 pub fn create(
     conn: &mut Connection,
-    name: &str,
+    name: &UserName,
     password: &str,
     mail_hash: &str,
     is_admin: bool,
@@ -47,7 +48,7 @@ pub fn create(
     let tx = conn.transaction()?;
     let inserted = tx
         .prepare_cached("INSERT INTO users (username, username_key, password, mail, is_admin) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (username_key) DO NOTHING")?
-        .execute(params![name, username_key(name), password, mail_hash, is_admin])?;
+        .execute(params![name.as_str(), name.key(), password, mail_hash, is_admin])?;
     if inserted == 0 {
         return Ok(None);
     }
@@ -97,8 +98,36 @@ pub fn fields(conn: &Connection, id: i64) -> rusqlite::Result<Fields> {
         .map(Option::unwrap_or_default)
 }
 
+/// A profile change from `/usermgnt`: `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub tmnf: Option<String>,
+    pub tm20: Option<String>,
+    pub discord: Option<String>,
+    /// A new argon2id hash; setting it revokes every earlier token.
+    pub password_hash: Option<String>,
+    pub mail_hash: Option<String>,
+}
+
+/// Applies a whole profile change in one transaction, so a failure stores none of it.
+pub fn update_profile(conn: &mut Connection, id: i64, u: &ProfileUpdate) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for (column, value) in [("tmnf_login", &u.tmnf), ("tm20_login", &u.tm20), ("discord_handle", &u.discord)] {
+        if let Some(v) = value {
+            set_field(&tx, id, column, v)?;
+        }
+    }
+    if let Some(h) = &u.password_hash {
+        set_password(&tx, id, h, true)?;
+    }
+    if let Some(m) = &u.mail_hash {
+        set_mail(&tx, id, m)?;
+    }
+    tx.commit()
+}
+
 /// Sets one profile field; `column` is one of the three fixed names.
-pub fn set_field(conn: &Connection, id: i64, column: &'static str, value: &str) -> rusqlite::Result<()> {
+fn set_field(conn: &Connection, id: i64, column: &'static str, value: &str) -> rusqlite::Result<()> {
     debug_assert!(["discord_handle", "tm20_login", "tmnf_login"].contains(&column));
     let sql = format!("INSERT INTO user_fields (user_id, {column}) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET {column} = excluded.{column}");
     conn.prepare_cached(&sql)?.execute(params![id, value])?;
@@ -143,4 +172,10 @@ pub fn revoke(conn: &Connection, jti: &str, now: i64, expires_at: i64) -> rusqli
 
 pub fn is_revoked(conn: &Connection, jti: &str) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1)")?.query_row([jti], |r| r.get(0))
+}
+
+/// What the auth extractor needs for one request, in one pooled round trip: whether the token
+/// id is revoked, and the account the token names.
+pub fn token_state(conn: &Connection, jti: &str, user_id: i64) -> rusqlite::Result<(bool, Option<Account>)> {
+    Ok((is_revoked(conn, jti)?, by_id(conn, user_id)?))
 }

@@ -1,0 +1,96 @@
+//! Answers shared by several handler modules: the old plain answers (`"OK"`, text bodies),
+//! pre-serialized JSON bodies, and the sheet row that `/spreadsheet…`, `/mapinfo` and the live
+//! `/spreadsheet` all send. Handler modules import from here, never from each other.
+
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::db::maps::MapRow;
+use crate::tmtext;
+
+/// The old JSON-string success answer `"OK"`.
+pub fn ok() -> Json<Value> {
+    Json(json!("OK"))
+}
+
+/// A plain-text answer with the old content type (chat-bot endpoints, `/`).
+pub fn text(body: impl Into<String>) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body.into()).into_response()
+}
+
+/// An already serialized JSON body as a response.
+pub fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Serializes `value` once, for sharing between requests.
+pub fn to_bytes<T: Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// WR score meaning "no record" in the old data; shown as 0.
+const NO_RECORD: i64 = 1_800_000;
+
+/// One sheet row. Field order is the old sorted-key order; the user's fields are present only
+/// for a logged-in caller (`Some(None)` serialises as `null`).
+#[derive(Serialize, Debug, Clone)]
+pub struct SheetRow {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<bool>,
+    pub author: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Option<i64>>,
+    pub kacky_id: i64,
+    pub kacky_id_int: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_diff: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_pb: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_rank: Option<Option<i64>>,
+    pub rating: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<i64>,
+    #[serde(rename = "upcomingIn", skip_serializing_if = "Option::is_none")]
+    pub upcoming_in: Option<i64>,
+    pub version: String,
+    pub wr_holder: String,
+    pub wr_score: i64,
+}
+
+impl SheetRow {
+    /// `rawnicks` keeps the holder's `$`-codes instead of the plain nickname.
+    pub fn from_map(m: MapRow, rawnicks: bool) -> Self {
+        let wr_holder = if !m.wr_login.is_empty() {
+            m.wr_login
+        } else if rawnicks {
+            m.wr_nickname
+        } else {
+            tmtext::plain(&m.wr_nickname)
+        };
+        let sheet = m.user.as_ref().map(|u| u.sheet.clone());
+        Self {
+            alarm: m.user.as_ref().map(|u| u.alarm),
+            author: m.author,
+            clip: sheet.as_ref().map(|s| s.as_ref().map(|s| s.clip.clone())),
+            id: sheet.as_ref().map(|s| s.as_ref().map(|_| m.map_id)),
+            kacky_id: m.kacky_id,
+            kacky_id_int: m.kacky_id,
+            map_diff: sheet.as_ref().map(|s| s.as_ref().map(|s| s.map_diff)),
+            map_pb: sheet.as_ref().map(|s| s.as_ref().map(|s| s.map_pb)),
+            map_rank: sheet.as_ref().map(|s| s.as_ref().map(|s| s.map_rank)),
+            rating: m.rating,
+            server: None,
+            upcoming_in: None,
+            version: m.version,
+            wr_holder,
+            wr_score: m.wr_score.filter(|s| *s != NO_RECORD).unwrap_or(0),
+        }
+    }
+}

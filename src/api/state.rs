@@ -1,0 +1,48 @@
+//! [`AppState`]: what every handler may need, cheap to clone (everything behind an `Arc` or a
+//! handle). State that belongs to one handler module stays in that module.
+
+use std::sync::Arc;
+
+use super::ApiError;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::event::EventWindow;
+
+/// Everything a handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub clock: Clock,
+    /// The current event's window (the testing window in testing mode).
+    pub window: Option<EventWindow>,
+    /// The live game-server state ([`crate::live`]); the poller is its only writer.
+    pub live: crate::live::Live,
+    pub jwt: Arc<crate::auth::Jwt>,
+    pub limiter: Arc<crate::ratelimit::RateLimiter>,
+    pub mailer: Arc<crate::mail::Mailer>,
+    pub records: Arc<crate::records::RecordsClient>,
+    /// Serialized anonymous answers, invalidated by admin writes.
+    pub cache: Arc<super::cache::ResponseCache>,
+    /// Threads for argon2 work.
+    pub hasher: Arc<crate::hashpool::HashPool>,
+    /// An argon2id hash that logins of unknown names are verified against, so they take as
+    /// long as real ones. Computed at start-up, off the runtime.
+    pub dummy_hash: Arc<str>,
+}
+
+impl AppState {
+    /// Runs CPU-heavy password hashing on the dedicated hashing threads (see
+    /// [`crate::hashpool`]), so a login storm can neither starve the async runtime nor balloon
+    /// memory.
+    pub async fn hash<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+        let gone = || ApiError::internal(anyhow::anyhow!("the password hashing threads are gone"));
+        self.hasher.run(f).await.ok_or_else(gone)
+    }
+
+    /// Whether the current event's window is open at `now`.
+    pub fn event_running(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.window.is_some_and(|w| w.is_active(now))
+    }
+}
