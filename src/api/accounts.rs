@@ -24,7 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/usermgnt/delete", post(delete_account))
 }
 
-async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let m = object(body)?;
     let user = UserName::parse(&req_str(&m, "user", 1, USERNAME_MAX)?)?;
     let pwd = NewPassword::parse(&req_str(&m, "pwd", 1, PASSWORD_MAX)?, "pwd")?;

@@ -128,8 +128,7 @@ async fn manage_maps(
     let file = file.ok_or_else(|| ApiError::bad_request("the multipart field `file` (the CSV) is missing"))?;
     let rows = mapcsv::parse(&file).map_err(|e| ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
     let now = state.clock.now().format("%Y-%m-%d %H:%M:%S").to_string();
-    let outcome =
-        state.db.run(move |c| db::admin::upload_maps(c, &rows, overwrite, &now)).await?;
+    let outcome = state.db.run(move |c| db::admin::upload_maps(c, &rows, overwrite, &now)).await?;
     state.cache.invalidate();
     match outcome {
         Upload::Done { .. } => Ok(Json(json!("Updated maps."))),
@@ -151,8 +150,8 @@ async fn reset_wr(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let t = event_type(&event)?;
-    let id = KackyId::parse(&kacky_id)
-        .ok_or_else(|| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
+    let id =
+        KackyId::parse(&kacky_id).ok_or_else(|| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
     let m = object(body)?;
     if m.contains_key("reset") {
         let n = state.db.run(move |c| db::admin::reset_wr(c, t, id.get())).await?;

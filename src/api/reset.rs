@@ -30,9 +30,7 @@ pub const TOKEN_LIFETIME_S: i64 = 2 * 60 * 60;
 struct MailLatency(AtomicU64);
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/pwdreset", post(pwdreset))
-        .layer(Extension(Arc::new(MailLatency(AtomicU64::new(300)))))
+    Router::new().route("/pwdreset", post(pwdreset)).layer(Extension(Arc::new(MailLatency(AtomicU64::new(300)))))
 }
 
 fn new_token() -> String {

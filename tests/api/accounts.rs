@@ -155,6 +155,64 @@ async fn eleventh_failed_login_within_a_minute_is_429() {
     app.login("erin", "password1").await;
 }
 
+/// Sends `n` wrong logins for `user` at once, each from its own `X-Forwarded-For` address when
+/// `spread` (the app trusts 127.0.0.1 as a proxy), and returns how many were not 429.
+async fn parallel_wrong_logins(app: &crate::common::TestApp, user: &str, n: usize, spread: bool) -> usize {
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let mut req = app.client.post(app.url("/login")).json(&json!({"user": user, "pwd": format!("wrong{i}")}));
+        if spread {
+            req = req.header("X-Forwarded-For", format!("10.0.{}.{}", i / 200, i % 200 + 1));
+        }
+        set.spawn(async move { req.send().await.unwrap().status().as_u16() });
+    }
+    let statuses = set.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+    statuses.iter().filter(|s| **s != 429).count()
+}
+
+/// The limit holds under parallel guesses: each attempt is reserved before argon2 runs, for the
+/// per-address key and the per-name key alike.
+#[tokio::test]
+async fn parallel_wrong_logins_never_pass_the_limit() {
+    let config = format!("{LIVE_KK7}login_rate_per_min: 5\ntrusted_proxies: [127.0.0.1]\n");
+    let app = spawn_with(Options { config: &config, ..Default::default() }).await;
+    app.register_login("frank", "password1").await;
+    app.register_login("grace", "password1").await;
+    // One address, one name.
+    assert!(parallel_wrong_logins(&app, "frank", 30, false).await <= 5);
+    // Thirty addresses guessing one name: the per-name key holds.
+    assert!(parallel_wrong_logins(&app, "grace", 30, true).await <= 5);
+    // Thirty addresses guessing unknown names are each allowed their own attempts.
+    assert_eq!(parallel_wrong_logins(&app, "nobody-here", 3, true).await, 3);
+}
+
+/// Password-reset requests are limited the same way, per address and per name.
+#[tokio::test]
+async fn parallel_reset_requests_never_pass_the_limit() {
+    let config = format!("{LIVE_KK7}login_rate_per_min: 4\ntrusted_proxies: [127.0.0.1]\n");
+    let app = spawn_with(Options { config: &config, ..Default::default() }).await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let req = app
+            .client
+            .post(app.url("/pwdreset"))
+            .header("X-Forwarded-For", format!("10.1.0.{}", i + 1))
+            .json(&json!({"user": "victim", "mail": "victim@example.com"}));
+        set.spawn(async move { req.send().await.unwrap().status().as_u16() });
+    }
+    let statuses = set.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s != 429).count(), 4, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn unknown_names_are_checked_against_a_hash_made_at_start_up() {
+    let app = spawn().await;
+    assert!(app.state.dummy_hash.starts_with("$argon2id$"), "computed by prepare, before serving");
+    let (s, b) = app.post_json("/login", json!({"user": "ghost", "pwd": "whatever1"}), None).await;
+    assert_eq!((s, b), (401, json!("Wrong username or password")));
+}
+
 /// A fake SendGrid that records mails and answers `status`.
 async fn fake_sendgrid(status: u16) -> (Fake, Arc<Mutex<Vec<(String, Value)>>>) {
     let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
