@@ -129,88 +129,87 @@ pub struct Settings {
     pub demo: bool,
 }
 
-/// A top-level key we know: in which file it lives.
-struct Known {
-    key: &'static str,
-    secret: bool,
+/// Which file a key belongs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum File {
+    Config,
+    Secrets,
 }
 
-const fn k(key: &'static str) -> Known {
-    Known { key, secret: false }
-}
-const fn s(key: &'static str) -> Known {
-    Known { key, secret: true }
+/// What the binary does with a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// Read into [`Settings`].
+    Read,
+    /// A key of the old MariaDB/gunicorn setup: accepted so old files load, noted, ignored.
+    Ignored,
 }
 
-const KNOWN: &[Known] = &[
-    k("port"),
-    k("bind_hosts"),
-    k("bind_host"),
-    k("workers"),
-    k("threads"),
-    k("install_dir"),
-    k("compstart"),
-    k("compend"),
-    k("eventtype"),
-    k("edition"),
-    k("playlist"),
-    k("timelimit"),
-    k("logtype"),
-    k("logfile"),
-    k("loglevel"),
-    k("logger_name"),
-    k("dbhost"),
-    k("dbport"),
-    k("dbname"),
-    k("testing_mode"),
-    k("testing_compstart"),
-    k("testing_compend"),
-    k("min_mapid"),
-    k("max_mapid"),
-    k("database"),
-    k("gameserver_api_url"),
-    k("records_api_url"),
-    k("sendgrid_api_url"),
-    k("mail_from"),
-    k("cors_origins"),
-    k("trusted_proxies"),
-    k("poll_interval_s"),
-    k("jwt_expiry_days"),
-    k("login_rate_per_min"),
-    s("api_pwd"),
-    s("flask_secret"),
-    s("jwt_secret"),
-    s("sendgrid_api_key"),
-    s("dbuser"),
-    s("dbpwd"),
-    s("records_api_key"),
-    s("msg_send_pwd"),
+/// Every top-level key of config.yaml and secrets.yaml, declared once: unknown keys are the
+/// ones missing here (warned about), the `KACKY_<KEY>` overrides exist for exactly these, and
+/// a unit test holds [`Settings::from_sources`] to reading every `Read` key and no other.
+#[rustfmt::skip]
+const KEYS: &[(&str, File, Use)] = &[
+    ("port", File::Config, Use::Read),
+    ("bind_hosts", File::Config, Use::Read),
+    ("bind_host", File::Config, Use::Read),
+    ("compstart", File::Config, Use::Read),
+    ("compend", File::Config, Use::Read),
+    ("eventtype", File::Config, Use::Read),
+    ("edition", File::Config, Use::Read),
+    ("playlist", File::Config, Use::Read),
+    ("timelimit", File::Config, Use::Read),
+    ("logtype", File::Config, Use::Read),
+    ("logfile", File::Config, Use::Read),
+    ("loglevel", File::Config, Use::Read),
+    ("testing_mode", File::Config, Use::Read),
+    ("testing_compstart", File::Config, Use::Read),
+    ("testing_compend", File::Config, Use::Read),
+    ("database", File::Config, Use::Read),
+    ("gameserver_api_url", File::Config, Use::Read),
+    ("records_api_url", File::Config, Use::Read),
+    ("sendgrid_api_url", File::Config, Use::Read),
+    ("mail_from", File::Config, Use::Read),
+    ("cors_origins", File::Config, Use::Read),
+    ("trusted_proxies", File::Config, Use::Read),
+    ("poll_interval_s", File::Config, Use::Read),
+    ("jwt_expiry_days", File::Config, Use::Read),
+    ("login_rate_per_min", File::Config, Use::Read),
+    ("workers", File::Config, Use::Ignored),
+    ("threads", File::Config, Use::Ignored),
+    ("install_dir", File::Config, Use::Ignored),
+    ("logger_name", File::Config, Use::Ignored),
+    ("dbhost", File::Config, Use::Ignored),
+    ("dbport", File::Config, Use::Ignored),
+    ("dbname", File::Config, Use::Ignored),
+    ("min_mapid", File::Config, Use::Ignored),
+    ("max_mapid", File::Config, Use::Ignored),
+    ("api_pwd", File::Secrets, Use::Read),
+    ("jwt_secret", File::Secrets, Use::Read),
+    ("sendgrid_api_key", File::Secrets, Use::Read),
+    ("records_api_key", File::Secrets, Use::Read),
+    ("msg_send_pwd", File::Secrets, Use::Read),
+    ("flask_secret", File::Secrets, Use::Ignored),
+    ("dbuser", File::Secrets, Use::Ignored),
+    ("dbpwd", File::Secrets, Use::Ignored),
 ];
 
-/// Keys of the old MariaDB setup: accepted so old files load, but SQLite needs none of them.
-const IGNORED: &[&str] = &[
-    "dbhost",
-    "dbport",
-    "dbname",
-    "dbuser",
-    "dbpwd",
-    "workers",
-    "threads",
-    "install_dir",
-    "min_mapid",
-    "max_mapid",
-    "flask_secret",
-    "logger_name",
-];
+fn declared(key: &str) -> Option<(File, Use)> {
+    KEYS.iter().find(|(k, _, _)| *k == key).map(|&(_, f, u)| (f, u))
+}
 
 /// One file's values after env overrides, with typed getters that produce [`ConfigError`]s.
 pub(crate) struct Source {
     pub(crate) file: String,
     pub(crate) values: BTreeMap<String, Value>,
+    /// The keys read so far (the test of [`KEYS`] compares them with the declaration).
+    read: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl Source {
     fn get(&self, key: &str) -> Option<&Value> {
+        debug_assert!(declared(key).is_some(), "config key `{key}` is read but not declared in KEYS");
+        self.read.borrow_mut().insert(key.to_owned());
         self.values.get(key).filter(|v| !v.is_null())
     }
     fn err(&self, key: &str, msg: impl Into<String>) -> ConfigError {
@@ -316,29 +315,33 @@ pub(crate) fn read_yaml(path: &Path) -> Result<Option<Mapping>, ConfigError> {
     }
 }
 
-/// Builds a [`Source`] from a file's mapping plus `KACKY_<KEY>` overrides for its known keys.
-fn source(file: &Path, map: Mapping, secret: bool) -> Result<Source, ConfigError> {
+/// Builds a [`Source`] from a file's mapping plus `KACKY_<KEY>` overrides for its keys.
+fn source(file: &Path, map: Mapping, kind: File) -> Result<Source, ConfigError> {
     let name = file.display().to_string();
     let mut values = BTreeMap::new();
     for (key, value) in map {
         let Value::String(key) = key else {
             return Err(ConfigError::new(&name, None, format!("expected string keys, found {}", describe(&key))));
         };
-        if !KNOWN.iter().any(|k| k.key == key) {
-            tracing::warn!("{name}: unknown key `{key}` ignored");
+        match declared(&key) {
+            None => tracing::warn!("{name}: unknown key `{key}` ignored"),
+            Some((_, Use::Ignored)) => tracing::info!("{name}: key `{key}` is accepted for compatibility and ignored"),
+            Some((_, Use::Read)) => {}
         }
         values.insert(key, value);
     }
-    for known in KNOWN.iter().filter(|k| k.secret == secret) {
-        let var = format!("KACKY_{}", known.key.to_ascii_uppercase());
+    for &(key, _, _) in KEYS.iter().filter(|(_, f, u)| *f == kind && *u == Use::Read) {
+        let var = format!("KACKY_{}", key.to_ascii_uppercase());
         if let Ok(raw) = std::env::var(&var) {
-            let value = serde_yaml::from_str::<Value>(&raw).unwrap_or(Value::String(raw.clone()));
             // Secrets stay strings even when they look like numbers.
-            let value = if secret { Value::String(raw) } else { value };
-            values.insert(known.key.to_owned(), value);
+            let value = match kind {
+                File::Secrets => Value::String(raw),
+                File::Config => serde_yaml::from_str::<Value>(&raw).unwrap_or(Value::String(raw)),
+            };
+            values.insert(key.to_owned(), value);
         }
     }
-    Ok(Source { file: name, values })
+    Ok(Source { file: name, values, read: Default::default() })
 }
 
 impl Settings {
@@ -357,8 +360,8 @@ impl Settings {
         if secrets_map.is_none() && secrets_explicit {
             return Err(ConfigError::new(secrets_path.display().to_string(), None, "file not found"));
         }
-        let cfg = source(&config_path, config_map.unwrap_or_default(), false)?;
-        let sec = source(&secrets_path, secrets_map.unwrap_or_default(), true)?;
+        let cfg = source(&config_path, config_map.unwrap_or_default(), File::Config)?;
+        let sec = source(&secrets_path, secrets_map.unwrap_or_default(), File::Secrets)?;
         let mut settings = Self::from_sources(&cfg, &sec, demo)?;
         settings.servers = match read_yaml(&servers_path)? {
             Some(map) => Servers::from_mapping(&servers_path.display().to_string(), map)?,
@@ -372,11 +375,6 @@ impl Settings {
     }
 
     fn from_sources(cfg: &Source, sec: &Source, demo: bool) -> Result<Self, ConfigError> {
-        for key in IGNORED {
-            if cfg.get(key).is_some() || sec.get(key).is_some() {
-                tracing::info!("config key `{key}` is accepted for compatibility and ignored");
-            }
-        }
         let eventtype = match cfg.string("eventtype")? {
             None => EventType::Kr,
             Some(t) => {
@@ -490,6 +488,23 @@ mod tests {
         Source {
             file: "config.yaml".into(),
             values: map.into_iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), v)).collect(),
+            read: Default::default(),
+        }
+    }
+
+    /// The declaration and the reader agree: every `Read` key of each file is read, and only
+    /// those (a key read but not declared trips the `debug_assert` in `Source::get`).
+    #[test]
+    fn every_declared_key_is_read_and_nothing_else() {
+        let (cfg, sec) = (src("logtype: FILE\nlogfile: kacky.log"), src("jwt_secret: x"));
+        Settings::from_sources(&cfg, &sec, false).unwrap();
+        for (source, file) in [(&cfg, File::Config), (&sec, File::Secrets)] {
+            let expected: std::collections::BTreeSet<String> = KEYS
+                .iter()
+                .filter(|(_, f, u)| *f == file && *u == Use::Read)
+                .map(|(k, _, _)| (*k).to_owned())
+                .collect();
+            assert_eq!(*source.read.borrow(), expected, "{file:?}");
         }
     }
 
