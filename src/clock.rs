@@ -1,15 +1,16 @@
 //! "Now" as an injectable value, so time-dependent logic (event phases, rotations, reset-token
 //! expiry, rate limits) can be tested with a fixed or advancing clock.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use tokio::sync::watch;
 
 /// The application's clock. `Clock::system()` reads the real time; `Clock::manual(t)` starts
-/// at `t` and only moves when told to.
+/// at `t` and only moves when told to (and wakes [`Clock::sleep_until`] when it does).
 #[derive(Clone, Default)]
 pub struct Clock {
-    manual: Option<Arc<RwLock<DateTime<Utc>>>>,
+    manual: Option<Arc<watch::Sender<DateTime<Utc>>>>,
 }
 
 impl std::fmt::Debug for Clock {
@@ -24,28 +25,44 @@ impl Clock {
     }
 
     pub fn manual(start: DateTime<Utc>) -> Self {
-        Self { manual: Some(Arc::new(RwLock::new(start))) }
+        Self { manual: Some(Arc::new(watch::Sender::new(start))) }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
         match &self.manual {
             None => Utc::now(),
-            Some(t) => *t.read().unwrap_or_else(|e| e.into_inner()),
+            Some(t) => *t.borrow(),
         }
     }
 
     /// Moves a manual clock forward; no effect on the system clock.
     pub fn advance(&self, by: chrono::Duration) {
         if let Some(t) = &self.manual {
-            let mut guard = t.write().unwrap_or_else(|e| e.into_inner());
-            *guard += by;
+            t.send_modify(|now| *now += by);
         }
     }
 
     /// Sets a manual clock; no effect on the system clock.
     pub fn set(&self, to: DateTime<Utc>) {
         if let Some(t) = &self.manual {
-            *t.write().unwrap_or_else(|e| e.into_inner()) = to;
+            t.send_replace(to);
+        }
+    }
+
+    /// Resolves once the clock reads `at` or later: a timer on the system clock, the next
+    /// [`Self::set`]/[`Self::advance`] that reaches `at` on a manual one. Background tasks that
+    /// wake at a play boundary wait with this, so tests can move time instead of waiting.
+    pub async fn sleep_until(&self, at: DateTime<Utc>) {
+        match &self.manual {
+            None => {
+                let wait = at.signed_duration_since(Utc::now()).to_std().unwrap_or_default();
+                tokio::time::sleep(wait).await;
+            }
+            Some(t) => {
+                let mut rx = t.subscribe();
+                // Only an error if the sender is gone, which `self` prevents.
+                let _ = rx.wait_for(|now| *now >= at).await;
+            }
         }
     }
 }
@@ -91,5 +108,21 @@ mod tests {
         assert_eq!(c.now(), start);
         c.advance(chrono::Duration::hours(25));
         assert_eq!(c.now(), start + chrono::Duration::hours(25));
+    }
+
+    #[tokio::test]
+    async fn a_manual_sleep_ends_when_the_clock_gets_there() {
+        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let c = Clock::manual(start);
+        let at = start + chrono::Duration::minutes(10);
+        let sleeper = tokio::spawn({
+            let c = c.clone();
+            async move { c.sleep_until(at).await }
+        });
+        c.advance(chrono::Duration::minutes(5));
+        tokio::task::yield_now().await;
+        assert!(!sleeper.is_finished());
+        c.advance(chrono::Duration::minutes(5));
+        tokio::time::timeout(std::time::Duration::from_secs(5), sleeper).await.unwrap().unwrap();
     }
 }

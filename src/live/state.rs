@@ -20,7 +20,9 @@ use super::gameserver::{Parsed, ServerReport, Skipped};
 use super::lineup::{Lineup, LiveServer};
 use super::poller::Source;
 use super::rotation::{Observed, ServerView};
+use super::timetable::Timetable;
 use crate::config::Settings;
+use crate::event::EventWindow;
 use crate::db::maps::MapRow;
 
 /// What we know about one configured server.
@@ -148,6 +150,8 @@ pub struct Live {
 
 struct Inner {
     lineup: Lineup,
+    /// The last timetable built: for which snapshot `seq` and which second.
+    timetable: std::sync::Mutex<Option<(u64, i64, Arc<Timetable>)>>,
     tx: watch::Sender<Arc<LiveSnapshot>>,
     /// Serialises polls (the background task and [`super::poller::poll_now`]).
     poll_lock: tokio::sync::Mutex<()>,
@@ -161,7 +165,28 @@ impl Live {
         let (tx, _) = watch::channel(Arc::new(LiveSnapshot::empty(lineup.servers.len())));
         let source = Source::from_settings(settings);
         let poll_lock = tokio::sync::Mutex::new(());
-        Self { inner: Arc::new(Inner { lineup, tx, poll_lock, source, event_rows: EventRows::default() }) }
+        let timetable = std::sync::Mutex::new(None);
+        Self { inner: Arc::new(Inner { lineup, timetable, tx, poll_lock, source, event_rows: EventRows::default() }) }
+    }
+
+    /// The timetable for `now`, built at most once per second and snapshot and shared by all
+    /// callers (the lock is held while building, so concurrent misses build it once).
+    pub fn timetable(&self, window: Option<EventWindow>, now: DateTime<Utc>) -> Arc<Timetable> {
+        let snapshot = self.snapshot();
+        let mut slot = self.inner.timetable.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seq, second, tt)) = slot.as_ref() {
+            if *seq == snapshot.seq && *second == now.timestamp() {
+                return tt.clone();
+            }
+        }
+        let tt = Arc::new(Timetable::build(&self.inner.lineup, &snapshot, window, now));
+        *slot = Some((snapshot.seq, now.timestamp(), tt.clone()));
+        tt
+    }
+
+    /// Resolves when the poller publishes a new snapshot.
+    pub fn watch(&self) -> watch::Receiver<Arc<LiveSnapshot>> {
+        self.inner.tx.subscribe()
     }
 
     /// The servers and playlists resolved at start (fixed for the process's life).
