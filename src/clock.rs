@@ -81,6 +81,16 @@ pub fn parse_config_datetime(raw: &str) -> Option<DateTime<Utc>> {
     Local.from_local_datetime(&naive).earliest().map(|d| d.with_timezone(&Utc))
 }
 
+/// Times in the new endpoints' answers: RFC 3339, UTC with `Z`, whole seconds.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// [`rfc3339`] for `#[serde(serialize_with = …)]`.
+pub fn serialize_rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
 /// Formats a time as the old API did: local time, ISO without zone, with seconds.
 pub fn local_iso(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%Y-%m-%dT%H:%M:%S").to_string()

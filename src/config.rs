@@ -119,6 +119,12 @@ pub struct Settings {
     pub jwt_expiry_days: i64,
     /// Failed logins / reset requests allowed per client (and per username) per minute.
     pub login_rate_per_min: u32,
+    /// Minutes before a play that alarms ring (calendar reminders, notifications).
+    pub alarm_lead_minutes: i64,
+    /// Most `/live` event streams open at once; more get 503.
+    pub live_max_streams: usize,
+    /// Seconds between keep-alive comments on `/live` streams.
+    pub live_keepalive_s: u64,
     pub api_pwd: Secret,
     pub jwt_secret: Secret,
     pub sendgrid_api_key: Secret,
@@ -175,6 +181,9 @@ const KEYS: &[(&str, File, Use)] = &[
     ("poll_interval_s", File::Config, Use::Read),
     ("jwt_expiry_days", File::Config, Use::Read),
     ("login_rate_per_min", File::Config, Use::Read),
+    ("alarm_lead_minutes", File::Config, Use::Read),
+    ("live_max_streams", File::Config, Use::Read),
+    ("live_keepalive_s", File::Config, Use::Read),
     ("workers", File::Config, Use::Ignored),
     ("threads", File::Config, Use::Ignored),
     ("install_dir", File::Config, Use::Ignored),
@@ -455,6 +464,9 @@ impl Settings {
             poll_interval_s: cfg.positive("poll_interval_s", 60)? as u64,
             jwt_expiry_days: cfg.positive("jwt_expiry_days", 100)?,
             login_rate_per_min: cfg.positive("login_rate_per_min", 10)?.min(u32::MAX as i64) as u32,
+            alarm_lead_minutes: cfg.positive("alarm_lead_minutes", 10)?.min(24 * 60),
+            live_max_streams: usize::try_from(cfg.positive("live_max_streams", 1000)?).unwrap_or(usize::MAX),
+            live_keepalive_s: cfg.positive("live_keepalive_s", 15)?.min(20) as u64,
             api_pwd: sec.secret("api_pwd")?,
             jwt_secret,
             sendgrid_api_key: sec.secret("sendgrid_api_key")?,

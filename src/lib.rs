@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -56,6 +57,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         tracing::warn!("no jwt_secret configured: using a generated one kept in the database. THIS IS A DEMO SETUP, NOT FOR PRODUCTION");
     }
     let window = EventWindow::from_settings(&settings, clock.now());
+    let live_max_streams = settings.live_max_streams;
     let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     Ok(AppState {
@@ -71,10 +73,13 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         clock,
         window,
         live,
+        live_streams: Arc::new(tokio::sync::Semaphore::new(live_max_streams.min(tokio::sync::Semaphore::MAX_PERMITS))),
+        shutdown: tokio_util::sync::CancellationToken::new(),
     })
 }
 
-fn random_secret() -> String {
+/// 256 bits from the OS CSPRNG as 64 hex digits: for generated secrets and feed tokens.
+pub fn random_secret() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -87,25 +92,39 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let _poller = start_background(&state);
-    serve_router(listener, api::router(state), shutdown).await
+    serve_with(listener, state, axum::Router::new(), shutdown).await
 }
 
-/// Starts the background work (the game-server poller) on the current tokio runtime; it
-/// stops when the returned guard is dropped. [`serve`] calls it; callers of [`serve_router`]
-/// call it themselves.
-pub fn start_background(state: &AppState) -> live::PollerGuard {
-    live::poller::start(state)
-}
-
-/// Serves an already built router (see [`api::router_with`]).
-pub async fn serve_router(
+/// [`serve`] with `extra` routes behind the same middleware (the benchmark's fixed-body
+/// ceiling). Starts the background tasks (poller, live feed) and stops them, and every open
+/// `/live` stream, when `shutdown` resolves.
+pub async fn serve_with(
     listener: TcpListener,
-    router: axum::Router,
+    state: AppState,
+    extra: axum::Router<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let _background = Background::start(&state);
+    let token = state.shutdown.clone();
+    let app = api::router_with(state, extra).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let signal = async move {
+        shutdown.await;
+        token.cancel();
+    };
+    axum::serve(listener, app).with_graceful_shutdown(signal).await
+}
+
+/// The background tasks of a serving process; dropping it stops them.
+pub struct Background {
+    _poller: live::PollerGuard,
+    _feed: live::feed::FeedGuard,
+}
+
+impl Background {
+    /// Starts the game-server poller and the live feed on the current tokio runtime.
+    pub fn start(state: &AppState) -> Self {
+        Self { _poller: live::poller::start(state), _feed: live::feed::start(state) }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -132,9 +132,7 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
                 }),
             );
         }
-        let _poller = kacky_backend::start_background(&state);
-        let router = kacky_backend::api::router_with(state, extra);
-        kacky_backend::serve_router(listener, router, kacky_backend::shutdown_signal()).await?;
+        kacky_backend::serve_with(listener, state, extra, kacky_backend::shutdown_signal()).await?;
         Ok(())
     })
 }

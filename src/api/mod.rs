@@ -22,11 +22,13 @@ mod state;
 // Handler modules, one per area; each exposes `router()` and imports none of the others.
 mod accounts;
 mod admin;
+mod calendar;
 mod health;
 mod live;
 mod public;
 mod records;
 mod reset;
+mod schedule;
 mod sheet;
 mod streamer;
 
@@ -70,6 +72,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(admin::router())
         .merge(sheet::router())
         .merge(live::router())
+        .merge(schedule::router())
+        .merge(calendar::router())
         .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

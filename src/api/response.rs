@@ -3,11 +3,12 @@
 //! `/spreadsheet` all send. Handler modules import from here, never from each other.
 
 use axum::body::Bytes;
-use axum::http::header;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::db::maps::MapRow;
 use crate::tmtext;
@@ -30,6 +31,47 @@ pub fn json_bytes(body: Bytes) -> Response {
 /// Serializes `value` once, for sharing between requests.
 pub fn to_bytes<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// A JSON body serialized once with its strong `ETag` (a hash of the bytes), shared by every
+/// caller until the data behind it changes.
+#[derive(Debug, Clone)]
+pub struct SharedJson {
+    pub body: Bytes,
+    pub etag: HeaderValue,
+}
+
+impl SharedJson {
+    pub fn new<T: Serialize>(value: &T) -> Self {
+        let body = to_bytes(value);
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        Self { body, etag: HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"0\"")) }
+    }
+
+    /// 200 with the body, or 304 when `If-None-Match` names this ETag; either way with the
+    /// ETag and `cache_control`, so browsers and caches in front can revalidate.
+    pub fn respond(&self, request: &HeaderMap, cache_control: &'static str) -> Response {
+        let headers =
+            [(header::ETAG, self.etag.clone()), (header::CACHE_CONTROL, HeaderValue::from_static(cache_control))];
+        if etag_matches(request, &self.etag) {
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+        (headers, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], self.body.clone())
+            .into_response()
+    }
+}
+
+/// `If-None-Match` (a list, `*`, weak forms) against our strong ETag, compared weakly as RFC
+/// 9110 asks for GET.
+fn etag_matches(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let ours = etag.to_str().unwrap_or("");
+    request.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours
+        },
+    )
 }
 
 /// WR score meaning "no record" in the old data; shown as 0.

@@ -32,3 +32,10 @@ pub fn find(conn: &Connection, t: EventType, edition: i64) -> rusqlite::Result<O
         .query_row(rusqlite::params![t.as_upper(), edition], |r| r.get(0))
         .optional()
 }
+
+/// The raw (`$`-formatted) name of the event `type`+`edition`, if it exists.
+pub fn name(conn: &Connection, t: EventType, edition: crate::domain::Edition) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT name FROM events WHERE type = ?1 AND edition = ?2")?
+        .query_row(rusqlite::params![t.as_upper(), edition.get()], |r| r.get(0))
+        .optional()
+}

@@ -9,7 +9,9 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
 pub mod admin;
+pub mod alarms;
 pub mod backup;
+pub mod calendar;
 pub mod current;
 pub mod events;
 pub mod fs;

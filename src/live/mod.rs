@@ -3,6 +3,7 @@
 //! published live state ([`state`]), the task that keeps it fresh ([`poller`]) and the whole
 //! schedule at once ([`schedule`]), and the shared timetable with absolute times ([`timetable`]).
 
+pub mod feed;
 pub mod gameserver;
 pub mod lineup;
 pub mod poller;

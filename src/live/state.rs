@@ -22,8 +22,22 @@ use super::poller::Source;
 use super::rotation::{Observed, ServerView};
 use super::timetable::Timetable;
 use crate::config::Settings;
-use crate::event::EventWindow;
 use crate::db::maps::MapRow;
+use crate::event::EventWindow;
+
+/// Changes kept for `/live` subscribers that are behind.
+pub const CHANGES_BUFFER: usize = 256;
+
+/// A server's current map changed (by a poll or by the rotation reaching a play boundary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MapChange {
+    pub server: i64,
+    pub kacky_id: i64,
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
+    pub start: DateTime<Utc>,
+    #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
+    pub end: DateTime<Utc>,
+}
 
 /// What we know about one configured server.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -150,6 +164,8 @@ pub struct Live {
 
 struct Inner {
     lineup: Lineup,
+    /// Map changes for `/live` subscribers, sent by [`super::feed`].
+    changes: tokio::sync::broadcast::Sender<MapChange>,
     /// The last timetable built: for which snapshot `seq` and which second.
     timetable: std::sync::Mutex<Option<(u64, i64, Arc<Timetable>)>>,
     tx: watch::Sender<Arc<LiveSnapshot>>,
@@ -166,7 +182,20 @@ impl Live {
         let source = Source::from_settings(settings);
         let poll_lock = tokio::sync::Mutex::new(());
         let timetable = std::sync::Mutex::new(None);
-        Self { inner: Arc::new(Inner { lineup, timetable, tx, poll_lock, source, event_rows: EventRows::default() }) }
+        let (changes, _) = tokio::sync::broadcast::channel(CHANGES_BUFFER);
+        let event_rows = EventRows::default();
+        Self { inner: Arc::new(Inner { lineup, changes, timetable, tx, poll_lock, source, event_rows }) }
+    }
+
+    /// Map changes from now on. A subscriber more than [`CHANGES_BUFFER`] changes behind is
+    /// told it lagged (and `/live` drops it): nobody waits for a slow reader.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<MapChange> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Only the live feed task calls this; nobody listening is fine.
+    pub(super) fn announce(&self, change: MapChange) {
+        let _ = self.inner.changes.send(change);
     }
 
     /// The timetable for `now`, built at most once per second and snapshot and shared by all

@@ -106,9 +106,11 @@ impl Timetable {
             .servers
             .iter()
             .flat_map(|s| {
-                s.plays.iter().enumerate().filter(move |(i, p)| p.kacky_id == kacky_id && (*i == 0 || p.start < cutoff)).map(
-                    move |(_, p)| MapPlay { server: s.number, start: p.start, end: p.end },
-                )
+                s.plays
+                    .iter()
+                    .enumerate()
+                    .filter(move |(i, p)| p.kacky_id == kacky_id && (*i == 0 || p.start < cutoff))
+                    .map(move |(_, p)| MapPlay { server: s.number, start: p.start, end: p.end })
             })
             .collect();
         plays.sort_by_key(|p| (p.start, p.server));
@@ -146,9 +148,12 @@ mod tests {
             timelimit_min: 10,
             playlist,
         };
-        let lineup =
-            Lineup { servers: vec![server("A", 1, vec![1, 2, 3]), server("B", 2, vec![3, 4]), server("C", 3, vec![5])], any_name: false };
-        let body = r##"{"A": {"current_map": "#1", "time_played": "0"}, "B": {"current_map": "#4", "time_played": "300"}}"##;
+        let lineup = Lineup {
+            servers: vec![server("A", 1, vec![1, 2, 3]), server("B", 2, vec![3, 4]), server("C", 3, vec![5])],
+            any_name: false,
+        };
+        let body =
+            r##"{"A": {"current_map": "#1", "time_played": "0"}, "B": {"current_map": "#4", "time_played": "300"}}"##;
         let snap = LiveSnapshot::empty(3).after_answer(&lineup, parse(body).unwrap(), t0());
         (lineup, snap, EventWindow { start: t0() - Duration::days(1), end: t0() + Duration::hours(1) })
     }
@@ -165,7 +170,10 @@ mod tests {
         assert!(within.iter().all(|s| s.plays.len() == 1));
         let maps = tt.by_map(1);
         let three = &maps[&3];
-        assert_eq!(three[0], MapPlay { server: 2, start: t0() + Duration::seconds(300), end: t0() + Duration::seconds(900) });
+        assert_eq!(
+            three[0],
+            MapPlay { server: 2, start: t0() + Duration::seconds(300), end: t0() + Duration::seconds(900) }
+        );
         assert_eq!(three[1].server, 1);
         assert_eq!(tt.plays_of(3, 1), *three);
         assert_eq!(tt.next_boundary(), Some(t0() + Duration::seconds(300)));

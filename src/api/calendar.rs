@@ -1,0 +1,91 @@
+//! A player's secret calendar feed of their alarmed maps: `POST /calendar` creates (or
+//! rotates) it, `DELETE /calendar` revokes it, `GET /calendar/<token>.ics` serves it to any
+//! calendar app without a login. The token is the credential: 256 bits from the OS CSPRNG,
+//! stored only as its SHA-256, so a database leak does not reveal feed URLs.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::auth::User;
+use super::response::ok;
+use super::{ApiError, ApiPath, AppState};
+use crate::calendar::{self, FeedInfo, FeedPlay};
+use crate::db;
+use crate::live::timetable::HORIZON_HOURS;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/calendar", post(create).delete(revoke)).route("/calendar/{file}", get(feed))
+}
+
+fn token_hash(token: &str) -> String {
+    crate::auth::sha256_hex(token)
+}
+
+/// Creates the caller's feed, or replaces it: the previous URL stops working at once.
+async fn create(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
+    let token = crate::random_secret();
+    let (hash, now) = (token_hash(&token), state.clock.now().timestamp());
+    state.db.run(move |c| db::calendar::put_feed(c, user.id, &hash, now)).await?;
+    Ok(Json(json!({ "url": format!("/calendar/{token}.ics") })))
+}
+
+/// Revokes the caller's feed (`"OK"` whether or not there was one).
+async fn revoke(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
+    state.db.run(move |c| db::calendar::delete_feed(c, user.id)).await?;
+    Ok(ok())
+}
+
+/// `GET /calendar/<token>.ics`: one VEVENT per play of each alarmed map of the current event
+/// within a week, each with a reminder `alarm_lead_minutes` before it.
+async fn feed(State(state): State<AppState>, ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
+    let gone = || ApiError::not_found("no such calendar feed (it may have been replaced or revoked)");
+    let token = file.strip_suffix(".ics").filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    let hash = token_hash(token.ok_or_else(gone)?);
+    let (t, edition) = (state.settings.eventtype, state.settings.edition);
+    let found = state
+        .db
+        .run(move |c| {
+            let Some(user) = db::calendar::feed_owner(c, &hash)? else { return Ok::<_, rusqlite::Error>(None) };
+            Ok(Some((db::alarms::alarmed_ids(c, user, t, edition)?, db::events::name(c, t, edition)?)))
+        })
+        .await?;
+    let (ids, name) = found.ok_or_else(gone)?;
+    let now = state.clock.now();
+    let timetable = state.live.timetable(state.window, now);
+    let difficulty = |server: i64| {
+        let s = timetable.servers.iter().find(|s| s.number == server);
+        match s.map(|s| &s.difficulty) {
+            Some(Value::String(w)) => w.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        }
+    };
+    let mut plays: Vec<FeedPlay> = ids
+        .iter()
+        .flat_map(|&id| timetable.plays_of(id, HORIZON_HOURS).into_iter().map(move |p| (id, p)))
+        .filter(|(_, p)| p.start >= timetable.now)
+        .map(|(id, p)| FeedPlay {
+            kacky_id: id,
+            server: p.server,
+            difficulty: difficulty(p.server),
+            start: p.start,
+            end: p.end,
+        })
+        .collect();
+    plays.sort_by_key(|p| (p.start, p.server, p.kacky_id));
+    let label = format!("{t}{edition}");
+    let info = FeedInfo {
+        event_name: name.map_or_else(|| label.clone(), |n| crate::tmtext::plain(&n)),
+        event_label: label,
+        lead_minutes: state.settings.alarm_lead_minutes,
+        now: timetable.now,
+    };
+    let body = calendar::feed(&info, &plays);
+    let headers =
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=60")];
+    Ok((headers, body).into_response())
+}

@@ -1,0 +1,312 @@
+//! The schedule with absolute times: `/schedule` (every server's plays), `/schedule/<id>` (one
+//! map's plays), `/alarms` (the plays of the caller's alarmed maps) and `/live` (Server-Sent
+//! Events: a snapshot, then every change of a server's current map).
+//!
+//! All of it reads the shared [`crate::live::timetable::Timetable`] (built once per second
+//! and live snapshot), so the answers agree with each other and with `/dashboard`. The public
+//! JSON is serialized once per timetable and `?hours=`, with an `ETag` for `304`s.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Serialize;
+
+use super::auth::User;
+use super::input::kacky_id_path;
+use super::response::SharedJson;
+use super::{ApiError, ApiPath, ApiQuery, AppState};
+use crate::clock::serialize_rfc3339;
+use crate::db;
+use crate::domain::Edition;
+use crate::live::timetable::{MapPlay, ServerPlays, Timetable, HORIZON_HOURS};
+use crate::tmtext;
+
+/// Public schedule answers may be kept this long by browsers and caches in front.
+const CACHE_CONTROL: &str = "public, max-age=5";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/schedule", get(schedule))
+        .route("/schedule/{kacky_id}", get(map_schedule))
+        .route("/alarms", get(alarms))
+        .route("/live", get(live))
+        .layer(Extension(Arc::new(Answers::default())))
+}
+
+/// `event` of `/schedule`.
+#[derive(Serialize, Clone)]
+struct EventInfo {
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    edition: Edition,
+    name: String,
+    start: Option<String>,
+    end: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PlayJson {
+    kacky_id: i64,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    start: chrono::DateTime<chrono::Utc>,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    end: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize)]
+struct ServerJson {
+    number: i64,
+    name: String,
+    difficulty: serde_json::Value,
+    timelimit_s: i64,
+    plays: Vec<PlayJson>,
+}
+
+#[derive(Serialize)]
+struct MapPlayJson {
+    server: i64,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    start: chrono::DateTime<chrono::Utc>,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    end: chrono::DateTime<chrono::Utc>,
+}
+
+/// One play of an alarmed map (`/alarms`).
+#[derive(Serialize)]
+struct AlarmPlayJson {
+    kacky_id: i64,
+    #[serde(flatten)]
+    play: MapPlayJson,
+}
+
+fn servers_json(servers: Vec<ServerPlays>) -> Vec<ServerJson> {
+    servers
+        .into_iter()
+        .map(|s| ServerJson {
+            number: s.number,
+            name: s.name,
+            difficulty: s.difficulty,
+            timelimit_s: s.timelimit_s,
+            plays: s.plays.into_iter().map(|p| PlayJson { kacky_id: p.kacky_id, start: p.start, end: p.end }).collect(),
+        })
+        .collect()
+}
+
+fn map_play(p: MapPlay) -> MapPlayJson {
+    MapPlayJson { server: p.server, start: p.start, end: p.end }
+}
+
+/// What one timetable's answers need from the database, read once per timetable.
+struct EventFacts {
+    info: EventInfo,
+    /// The current event's kacky ids, ascending.
+    ids: Vec<i64>,
+}
+
+/// Serialized answers of the current timetable, keyed by what the request asked for; replaced
+/// as a whole when the timetable changes (at most once a second), so it stays small.
+#[derive(Default)]
+struct Answers {
+    slot: Mutex<Option<Slot>>,
+}
+
+struct Slot {
+    timetable: Arc<Timetable>,
+    facts: Arc<EventFacts>,
+    bodies: HashMap<Query, SharedJson>,
+}
+
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+enum Query {
+    Hours(i64),
+    Map(i64),
+}
+
+impl Answers {
+    /// The timetable for now and the event facts that go with it.
+    async fn current(&self, state: &AppState) -> Result<(Arc<Timetable>, Arc<EventFacts>), ApiError> {
+        let timetable = state.live.timetable(state.window, state.clock.now());
+        if let Some(slot) = self.slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if Arc::ptr_eq(&slot.timetable, &timetable) {
+                return Ok((timetable, slot.facts.clone()));
+            }
+        }
+        let facts = Arc::new(event_facts(state).await?);
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(Slot { timetable: timetable.clone(), facts: facts.clone(), bodies: HashMap::new() });
+        Ok((timetable, facts))
+    }
+
+    /// The body for `query`, serialized once per timetable.
+    async fn body(
+        &self,
+        state: &AppState,
+        query: Query,
+        make: impl FnOnce(&Timetable, &EventFacts) -> SharedJson,
+    ) -> Result<SharedJson, ApiError> {
+        let (timetable, facts) = self.current(state).await?;
+        let mut guard = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = guard.as_mut().filter(|s| Arc::ptr_eq(&s.timetable, &timetable));
+        if let Some(hit) = slot.as_ref().and_then(|s| s.bodies.get(&query)) {
+            return Ok(hit.clone());
+        }
+        let body = make(&timetable, &facts);
+        if let Some(slot) = slot {
+            slot.bodies.insert(query, body.clone());
+        }
+        Ok(body)
+    }
+}
+
+async fn event_facts(state: &AppState) -> Result<EventFacts, ApiError> {
+    let (t, edition) = (state.settings.eventtype, state.settings.edition);
+    let (name, ids) = state
+        .db
+        .run(move |c| Ok::<_, rusqlite::Error>((db::events::name(c, t, edition)?, db::current::ids(c, t, edition)?)))
+        .await?;
+    let info = EventInfo {
+        event_type: t.as_upper(),
+        edition,
+        name: name.map_or_else(|| format!("{t}{edition}"), |n| tmtext::plain(&n)),
+        start: state.window.map(|w| crate::clock::rfc3339(w.start)),
+        end: state.window.map(|w| crate::clock::rfc3339(w.end)),
+    };
+    Ok(EventFacts { info, ids })
+}
+
+/// `?hours=` (1–168, default 24); anything else is a 400 naming the rule.
+fn hours(q: &HashMap<String, String>) -> Result<i64, ApiError> {
+    let Some(raw) = q.get("hours") else { return Ok(24) };
+    raw.trim().parse::<i64>().ok().filter(|h| (1..=HORIZON_HOURS).contains(h)).ok_or_else(|| {
+        ApiError::bad_request(format!("`hours` must be a whole number from 1 to {HORIZON_HOURS}, got \"{raw}\""))
+    })
+}
+
+#[derive(Serialize)]
+struct ScheduleJson<'a> {
+    event: &'a EventInfo,
+    #[serde(serialize_with = "serialize_rfc3339")]
+    now: chrono::DateTime<chrono::Utc>,
+    servers: Vec<ServerJson>,
+    maps: BTreeMap<i64, Vec<MapPlayJson>>,
+}
+
+/// `GET /schedule[?hours=H]`: every polled server's plays from the running one on, and every
+/// map's plays, within `H` hours (and the event's end).
+async fn schedule(
+    State(state): State<AppState>,
+    Extension(answers): Extension<Arc<Answers>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let hours = hours(&q)?;
+    let body = answers
+        .body(&state, Query::Hours(hours), |tt, facts| {
+            let maps = tt
+                .by_map(hours)
+                .into_iter()
+                .map(|(id, plays)| (id, plays.into_iter().map(map_play).collect()))
+                .collect();
+            SharedJson::new(&ScheduleJson {
+                event: &facts.info,
+                now: tt.now,
+                servers: servers_json(tt.servers_within(hours)),
+                maps,
+            })
+        })
+        .await?;
+    Ok(body.respond(&headers, CACHE_CONTROL))
+}
+
+#[derive(Serialize)]
+struct MapScheduleJson {
+    kacky_id: i64,
+    plays: Vec<MapPlayJson>,
+}
+
+/// `GET /schedule/<kacky id>`: one map's plays within a week; 404 for a map that is not in the
+/// current event.
+async fn map_schedule(
+    State(state): State<AppState>,
+    Extension(answers): Extension<Arc<Answers>>,
+    ApiPath(raw): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = kacky_id_path(&raw)?.get();
+    let (_, facts) = answers.current(&state).await?;
+    if facts.ids.binary_search(&id).is_err() {
+        return Err(ApiError::not_found(format!(
+            "kacky id {id} is not a map of the current event {}{}",
+            facts.info.event_type, facts.info.edition
+        )));
+    }
+    let body = answers
+        .body(&state, Query::Map(id), |tt, _| {
+            let plays = tt.plays_of(id, HORIZON_HOURS).into_iter().map(map_play).collect();
+            SharedJson::new(&MapScheduleJson { kacky_id: id, plays })
+        })
+        .await?;
+    Ok(body.respond(&headers, CACHE_CONTROL))
+}
+
+/// `GET /alarms` (login): the upcoming plays of the caller's alarmed maps of the current
+/// event within a week, by start.
+async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Response, ApiError> {
+    let (t, edition) = (state.settings.eventtype, state.settings.edition);
+    let ids = state.db.run(move |c| db::alarms::alarmed_ids(c, user.id, t, edition)).await?;
+    let timetable = state.live.timetable(state.window, state.clock.now());
+    let mut plays: Vec<AlarmPlayJson> = ids
+        .iter()
+        .flat_map(|&id| {
+            timetable
+                .plays_of(id, HORIZON_HOURS)
+                .into_iter()
+                .map(move |p| AlarmPlayJson { kacky_id: id, play: map_play(p) })
+        })
+        .collect();
+    plays.sort_by_key(|p| (p.play.start, p.play.server, p.kacky_id));
+    let headers = [("cache-control", "private, no-cache"), ("vary", "Authorization")];
+    Ok((headers, Json(plays)).into_response())
+}
+
+/// `GET /live`: Server-Sent Events. First `event: snapshot` (the `servers` of
+/// `/schedule?hours=1`), then `event: map` for every change of a server's current map, and a
+/// keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once (then 503);
+/// a subscriber that falls behind is dropped; every stream ends when the server shuts down.
+async fn live(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let permit = state.live_streams.clone().try_acquire_owned().map_err(|_| {
+        tracing::warn!("/live: {} streams are open, refusing another", state.settings.live_max_streams);
+        ApiError::Msg(StatusCode::SERVICE_UNAVAILABLE, "too many live streams are open; try again later".into())
+    })?;
+    // Subscribe before taking the snapshot, so no change falls between the two.
+    let changes = state.live.subscribe();
+    let timetable = state.live.timetable(state.window, state.clock.now());
+    let snapshot = Event::default().event("snapshot").json_data(servers_json(timetable.servers_within(1)));
+    let snapshot = snapshot.unwrap_or_else(|_| Event::default().event("snapshot").data("[]"));
+    let shutdown = state.shutdown.clone();
+    let updates = stream::unfold((changes, shutdown, permit), |(mut changes, shutdown, permit)| async move {
+        tokio::select! {
+            () = shutdown.cancelled() => None,
+            change = changes.recv() => match change {
+                Ok(change) => {
+                    let event = Event::default().event("map").json_data(change).unwrap_or_default();
+                    Some((Ok(event), (changes, shutdown, permit)))
+                }
+                // Lagged: dropped rather than waited for. Closed: the feed is gone.
+                Err(_) => None,
+            },
+        }
+    });
+    let stream = stream::once(async move { Ok(snapshot) }).chain(updates);
+    let keep_alive = KeepAlive::new().interval(Duration::from_secs(state.settings.live_keepalive_s));
+    Ok(Sse::new(stream).keep_alive(keep_alive))
+}
