@@ -51,7 +51,7 @@ pub fn feed(info: &FeedInfo, plays: &[FeedPlay]) -> String {
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("METHOD", "PUBLISH"))
         // The calendar's name, as calendar apps read it (the crate escapes this property).
-        .append_property(Property::new("X-WR-CALNAME", &format!("{} map alarms", info.event_name)));
+        .append_property(Property::new("X-WR-CALNAME", format!("{} map alarms", info.event_name)));
     for p in plays {
         let summary = summary(info, p);
         let uid = uid(info, p);
@@ -95,7 +95,7 @@ mod tests {
             start,
             end: start + Duration::minutes(10),
         };
-        let text = feed(&info, &[play.clone()]);
+        let text = feed(&info, std::slice::from_ref(&play));
         assert!(text.starts_with("BEGIN:VCALENDAR\r\n"), "{text}");
         for line in [
             "VERSION:2.0",

@@ -21,7 +21,7 @@ use crate::common::{spawn_with, write, Fake, Options, TestApp, SECRETS};
 
 /// What the fake game-server API answers next.
 #[derive(Clone)]
-enum Answer {
+pub(crate) enum Answer {
     Json(Value),
     Status(u16),
     Garbage,
@@ -30,14 +30,14 @@ enum Answer {
 }
 
 #[derive(Clone)]
-struct Script {
+pub(crate) struct Script {
     answer: Arc<Mutex<Answer>>,
-    hits: Arc<AtomicUsize>,
+    pub(crate) hits: Arc<AtomicUsize>,
     bad_password: Arc<AtomicUsize>,
 }
 
 impl Script {
-    fn set(&self, answer: Answer) {
+    pub(crate) fn set(&self, answer: Answer) {
         *self.answer.lock().unwrap() = answer;
     }
 }
@@ -61,7 +61,7 @@ async fn fake_api(State(s): State<Script>, Query(q): Query<HashMap<String, Strin
     }
 }
 
-async fn fake_gameserver(first: Answer) -> (Fake, Script) {
+pub(crate) async fn fake_gameserver(first: Answer) -> (Fake, Script) {
     let script = Script {
         answer: Arc::new(Mutex::new(first)),
         hits: Arc::new(AtomicUsize::new(0)),
@@ -72,13 +72,13 @@ async fn fake_gameserver(first: Answer) -> (Fake, Script) {
 }
 
 /// A game-server entry with a `$`-formatted server and map name.
-fn entry(map: i64, played: i64) -> Value {
+pub(crate) fn entry(map: i64, played: i64) -> Value {
     json!({"jukebox": [], "recently_played": ["uid1", "uid2"],
            "current_map": format!("$o$iKackiest Kacky $0f4#{map}"), "time_played": played.to_string()})
 }
 
 /// An answer for both servers: `(map, seconds played)` each.
-fn answer(s1: (i64, i64), s2: (i64, i64)) -> Answer {
+pub(crate) fn answer(s1: (i64, i64), s2: (i64, i64)) -> Answer {
     Answer::Json(json!({
         "$o$i$f00Kackiest Kacky 7 - $fffServer 1": entry(s1.0, s1.1),
         "$o$iKackiest Kacky 7 - Server 2": entry(s2.0, s2.1),
@@ -86,10 +86,10 @@ fn answer(s1: (i64, i64), s2: (i64, i64)) -> Answer {
 }
 
 /// Server 2 first, so the dashboard's number order is really checked.
-const SERVERS: &str = "\"Kackiest Kacky 7 - Server 2\": {server_number: 2, difficulty: red, timelimit: 10, server_login: b, maps: [230, 231, 232]}\n\
+pub(crate) const SERVERS: &str = "\"Kackiest Kacky 7 - Server 2\": {server_number: 2, difficulty: red, timelimit: 10, server_login: b, maps: [230, 231, 232]}\n\
 \"Kackiest Kacky 7 - Server 1\": {server_number: 1, difficulty: white, timelimit: 15, server_login: a, maps: [201, 202, 203, 204, 205, 206]}\n";
 
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap()
 }
 
@@ -100,9 +100,14 @@ fn compend() -> DateTime<Utc> {
 
 /// A KK7 event live at `t0` polling the fake; `interval` also bounds the HTTP timeouts.
 async fn spawn_live(fake: &Fake, clock: &Clock, interval: u64) -> TestApp {
+    spawn_live_with(fake, clock, interval, "").await
+}
+
+/// [`spawn_live`] with more config.yaml lines.
+pub(crate) async fn spawn_live_with(fake: &Fake, clock: &Clock, interval: u64, extra: &str) -> TestApp {
     let config = format!(
         "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\n\
-         gameserver_api_url: {}/api/\npoll_interval_s: {interval}\n",
+         gameserver_api_url: {}/api/\npoll_interval_s: {interval}\n{extra}",
         fake.base
     );
     let app = spawn_with(Options {
@@ -409,4 +414,14 @@ async fn demo_serves_a_moving_dashboard_and_the_schedule() {
     assert_eq!(rows.len(), 75);
     assert!(rows.iter().all(|r| r["server"].is_i64() && r["upcomingIn"].is_i64()), "{}", rows[0]);
     assert_eq!(rows[0]["kacky_id"], 226);
+    // The schedule with absolute times and the live stream are served by the demo too.
+    let schedule = get("/schedule").await;
+    let servers = schedule["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 13, "{schedule}");
+    assert!(servers.iter().all(|s| s["plays"].as_array().unwrap().len() > 1));
+    assert!(!schedule["maps"].as_object().unwrap().is_empty());
+    let mut live = client.get(format!("{base}/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let first = tokio::time::timeout(Duration::from_secs(5), live.chunk()).await.unwrap().unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).starts_with("event: snapshot"), "{first:?}");
 }

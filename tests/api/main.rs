@@ -10,4 +10,5 @@ mod live;
 mod mariadb;
 mod public;
 mod records;
+mod schedule;
 mod streamer;
