@@ -130,6 +130,10 @@ pub struct Settings {
     pub sendgrid_api_key: Secret,
     pub records_api_key: Secret,
     pub msg_send_pwd: Secret,
+    /// Discord execute-webhook URL for alarm notifications; empty = notifications off.
+    pub discord_webhook_url: Secret,
+    /// Bearer token of `/alarms/upcoming`; empty = that endpoint is off (404).
+    pub bot_api_token: Secret,
     pub servers: Servers,
     /// True when no config file was found: a demo on a simulated live event.
     pub demo: bool,
@@ -198,6 +202,8 @@ const KEYS: &[(&str, File, Use)] = &[
     ("sendgrid_api_key", File::Secrets, Use::Read),
     ("records_api_key", File::Secrets, Use::Read),
     ("msg_send_pwd", File::Secrets, Use::Read),
+    ("discord_webhook_url", File::Secrets, Use::Read),
+    ("bot_api_token", File::Secrets, Use::Read),
     ("flask_secret", File::Secrets, Use::Ignored),
     ("dbuser", File::Secrets, Use::Ignored),
     ("dbpwd", File::Secrets, Use::Ignored),
@@ -472,6 +478,8 @@ impl Settings {
             sendgrid_api_key: sec.secret("sendgrid_api_key")?,
             records_api_key: sec.secret("records_api_key")?,
             msg_send_pwd: sec.secret("msg_send_pwd")?,
+            discord_webhook_url: webhook_url(sec)?,
+            bot_api_token: sec.secret("bot_api_token")?,
             servers: Servers::default(),
             demo,
         };
@@ -482,6 +490,17 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+/// An http(s) URL (Discord's are `https://discord.com/api/webhooks/<id>/<token>`), or empty.
+fn webhook_url(sec: &Source) -> Result<Secret, ConfigError> {
+    let url = sec.secret("discord_webhook_url")?;
+    let raw = url.expose().trim();
+    if !(raw.is_empty() || raw.starts_with("https://") || raw.starts_with("http://")) {
+        return Err(sec
+            .err("discord_webhook_url", "expected an http(s) URL like https://discord.com/api/webhooks/<id>/<token>"));
+    }
+    Ok(Secret(raw.to_owned()))
 }
 
 fn expand_home(raw: &str) -> PathBuf {

@@ -32,6 +32,7 @@ pub mod import;
 pub mod live;
 pub mod mail;
 pub mod mapcsv;
+pub mod notify;
 pub mod ratelimit;
 pub mod records;
 pub mod tmtext;
@@ -58,6 +59,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     }
     let window = EventWindow::from_settings(&settings, clock.now());
     let live_max_streams = settings.live_max_streams;
+    let settings_webhook = settings.discord_webhook_url.clone();
     let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     Ok(AppState {
@@ -73,6 +75,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         clock,
         window,
         live,
+        notifier: notify::Notifier::new(settings_webhook.expose()),
         live_streams: Arc::new(tokio::sync::Semaphore::new(live_max_streams.min(tokio::sync::Semaphore::MAX_PERMITS))),
         shutdown: tokio_util::sync::CancellationToken::new(),
     })
@@ -118,12 +121,13 @@ pub async fn serve_with(
 pub struct Background {
     _poller: live::PollerGuard,
     _feed: live::feed::FeedGuard,
+    _notifier: notify::NotifierGuard,
 }
 
 impl Background {
-    /// Starts the game-server poller and the live feed on the current tokio runtime.
+    /// Starts the game-server poller, the live feed and the notifier on the current runtime.
     pub fn start(state: &AppState) -> Self {
-        Self { _poller: live::poller::start(state), _feed: live::feed::start(state) }
+        Self { _poller: live::poller::start(state), _feed: live::feed::start(state), _notifier: notify::start(state) }
     }
 }
 

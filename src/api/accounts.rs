@@ -113,7 +113,10 @@ async fn update_profile(
     let m = object(body)?;
     let tmnf = opt_str(&m, "tmnf", 50)?;
     let tm20 = opt_str(&m, "tm20", 50)?;
-    let discord = opt_str(&m, "discord", 80)?;
+    // A Discord user id (also pasted as a mention `<@…>`) is stored as the bare id, which the
+    // alarm notifications mention; anything else is kept as typed and listed by name.
+    let discord = opt_str(&m, "discord", 80)?
+        .map(|d| crate::notify::message::discord_id(&d).map_or_else(|| d.clone(), str::to_owned));
     let pwd = opt_str(&m, "pwd", PASSWORD_MAX)?.map(|p| NewPassword::parse(&p, "pwd")).transpose()?;
     let mail = opt_str(&m, "mail", 80)?;
     if let Some(mail) = &mail {

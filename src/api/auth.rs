@@ -98,3 +98,23 @@ impl FromRequestParts<AppState> for Admin {
         Ok(Admin(user))
     }
 }
+
+/// A chat bot holding `bot_api_token` (secrets.yaml) as its Bearer token. Without a configured
+/// token the bot endpoints do not exist (404); a missing or wrong token is a 401. The compare
+/// takes the same time wherever the tokens differ.
+pub struct Bot;
+
+impl FromRequestParts<AppState> for Bot {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let expected = state.settings.bot_api_token.expose();
+        if expected.is_empty() {
+            return Err(ApiError::not_found(format!("no such endpoint: {} {}", parts.method, parts.uri.path())));
+        }
+        let token = bearer(parts)?;
+        if !crate::auth::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::unauthorized("wrong bot token"));
+        }
+        Ok(Bot)
+    }
+}

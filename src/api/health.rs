@@ -20,7 +20,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(version) => {
             let records = records_health(&state);
             let gameserver = state.live.health(state.clock.now());
-            Json(json!({ "status": "ok", "database": "ok", "schema_version": version, "records": records, "gameserver": gameserver }))
+            let notifier = state.notifier.health();
+            Json(json!({ "status": "ok", "database": "ok", "schema_version": version, "records": records, "gameserver": gameserver, "notifier": notifier }))
                 .into_response()
         }
         Err(e) => {

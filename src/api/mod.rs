@@ -22,6 +22,7 @@ mod state;
 // Handler modules, one per area; each exposes `router()` and imports none of the others.
 mod accounts;
 mod admin;
+mod bots;
 mod calendar;
 mod health;
 mod live;
@@ -74,6 +75,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(live::router())
         .merge(schedule::router())
         .merge(calendar::router())
+        .merge(bots::router())
         .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -123,11 +123,17 @@ async fn update_sheet(
     };
     let clip = opt_str(&m, "clip", 150)?;
     let alarm = present(&m, "alarm").then(|| m.get("alarm").and_then(Value::as_bool));
+    let alarm_changed = alarm.is_some();
     let change = SheetChange { diff, clip, alarm };
     let current = (state.settings.eventtype, state.settings.edition);
     let outcome = state.db.run(move |c| db::sheet::update(c, user.id, t, kacky_id, &change, current)).await?;
     match outcome {
-        SheetOutcome::Done => Ok(ok()),
+        SheetOutcome::Done => {
+            if alarm_changed {
+                state.notifier.alarms_changed();
+            }
+            Ok(ok())
+        }
         SheetOutcome::NoSuchMap => Err(ApiError::not_found(format!("no {t} map with kacky id {kacky_id}"))),
         SheetOutcome::NotCurrentEvent => {
             Err(ApiError::bad_request("alarms can only be set on maps of the current event"))

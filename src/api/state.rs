@@ -30,6 +30,8 @@ pub struct AppState {
     /// An argon2id hash that logins of unknown names are verified against, so they take as
     /// long as real ones. Computed at start-up, off the runtime.
     pub dummy_hash: Arc<str>,
+    /// Alarm notifications (Discord), woken when alarms change.
+    pub notifier: crate::notify::Notifier,
     /// One permit per open `/live` stream (`live_max_streams`).
     pub live_streams: Arc<tokio::sync::Semaphore>,
     /// Cancelled when the server shuts down: `/live` streams and background tasks end.

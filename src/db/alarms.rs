@@ -15,3 +15,27 @@ pub fn alarmed_ids(conn: &Connection, user_id: i64, t: EventType, edition: Editi
     let rows = st.query_map(params![user_id, t.as_upper(), edition.get()], |r| r.get(0))?;
     rows.collect()
 }
+
+/// A player with an alarm on a map, as the notifier and the bot API need them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alarmed {
+    pub kacky_id: i64,
+    pub user_id: i64,
+    pub username: String,
+    /// The profile's `discord` field as stored (a Discord user id, or anything else).
+    pub discord: String,
+}
+
+/// Every alarm on a map of the event `t` + `edition`, by kacky id then user id.
+pub fn alarmed_users(conn: &Connection, t: EventType, edition: Edition) -> rusqlite::Result<Vec<Alarmed>> {
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT m.kacky_id_int, u.id, u.username, COALESCE(f.discord_handle, '') \
+         FROM alarms a JOIN maps m ON m.id = a.map_id JOIN events e ON e.id = m.event_id \
+         JOIN users u ON u.id = a.user_id LEFT JOIN user_fields f ON f.user_id = u.id \
+         WHERE e.type = ?1 AND e.edition = ?2 ORDER BY m.kacky_id_int, u.id",
+    )?;
+    let rows = st.query_map(params![t.as_upper(), edition.get()], |r| {
+        Ok(Alarmed { kacky_id: r.get(0)?, user_id: r.get(1)?, username: r.get(2)?, discord: r.get(3)? })
+    })?;
+    rows.collect()
+}

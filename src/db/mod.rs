@@ -17,6 +17,7 @@ pub mod events;
 pub mod fs;
 pub mod maps;
 pub mod meta;
+pub mod notifications;
 pub mod seed;
 pub mod sheet;
 pub mod stream;

@@ -8,6 +8,7 @@ mod binary;
 mod import;
 mod live;
 mod mariadb;
+mod notify;
 mod public;
 mod records;
 mod schedule;

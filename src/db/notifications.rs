@@ -1,0 +1,95 @@
+//! What the notifier already handled, so every (user, map, play) is notified once, across
+//! restarts. A play is (server, start); starts within `tolerance_s` of each other count as the
+//! same play, because every poll may move the projected start by a few seconds.
+
+use rusqlite::{params, Connection, TransactionBehavior};
+
+/// Delivery state of one notification row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Claimed; the message is on its way (a crash now loses it rather than sending it twice).
+    Sending,
+    Sent,
+    /// Gave up (the play started before Discord took the message).
+    Failed,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One play as the notifier keys it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlayKey {
+    pub kacky_id: i64,
+    pub server: i64,
+    /// Unix seconds.
+    pub start: i64,
+}
+
+/// Claims the play for those of `users` not notified of it yet (within `tolerance_s` of its
+/// start), in one write transaction, and returns them: two planners can never both claim a user.
+pub fn claim(
+    conn: &mut Connection,
+    users: &[i64],
+    play: PlayKey,
+    tolerance_s: i64,
+    now: i64,
+) -> rusqlite::Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut claimed = Vec::new();
+    {
+        let mut seen = tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM notifications WHERE user_id = ?1 AND kacky_id = ?2 AND server = ?3 \
+             AND play_start BETWEEN ?4 - ?5 AND ?4 + ?5)",
+        )?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO notifications (user_id, kacky_id, server, play_start, state, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, 'sending', ?5)",
+        )?;
+        for &user in users {
+            let done: bool =
+                seen.query_row(params![user, play.kacky_id, play.server, play.start, tolerance_s], |r| r.get(0))?;
+            if !done {
+                insert.execute(params![user, play.kacky_id, play.server, play.start, now])?;
+                claimed.push(user);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(claimed)
+}
+
+/// Records how the delivery of a claimed play ended for `users`.
+pub fn finish(conn: &mut Connection, users: &[i64], play: PlayKey, state: State, now: i64) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut st = tx.prepare_cached(
+            "UPDATE notifications SET state = ?5, updated_at = ?6 \
+             WHERE user_id = ?1 AND kacky_id = ?2 AND server = ?3 AND play_start = ?4",
+        )?;
+        for &user in users {
+            st.execute(params![user, play.kacky_id, play.server, play.start, state.as_str(), now])?;
+        }
+    }
+    tx.commit()
+}
+
+/// Forgets plays that started before `before` (unix seconds): they can never come again.
+pub fn prune(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM notifications WHERE play_start < ?1")?.execute([before])
+}
+
+/// `(sent, failed)` counts, for `/healthz`.
+pub fn counts(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.prepare_cached(
+        "SELECT COALESCE(SUM(state = 'sent'), 0), COALESCE(SUM(state = 'failed'), 0) FROM notifications",
+    )?
+    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+}
