@@ -9,7 +9,7 @@
 //! Passwords are argon2id PHC strings; accounts imported from the old system hold
 //! `sha256$<hex>` (unsalted SHA-256) and are upgraded on their next successful login.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -26,10 +26,10 @@ pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// Hashes a new password with argon2id (OWASP parameters). CPU-heavy: call off the runtime.
+/// Hashes a new password with argon2id (OWASP parameters) and a fresh 16-byte salt from the
+/// OS random number generator (`getrandom`). CPU-heavy: call off the runtime.
 pub fn hash_password(pwd: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(pwd.as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
+    Argon2::default().hash_password(pwd.as_bytes()).map(|h| h.to_string()).unwrap_or_default()
 }
 
 /// Result of checking a password against a stored hash.
@@ -47,9 +47,11 @@ pub fn verify_password(pwd: &str, stored: &str) -> Verified {
         let ok = constant_eq(sha256_hex(pwd).as_bytes(), legacy.to_ascii_lowercase().as_bytes());
         return if ok { Verified::YesUpgrade(hash_password(pwd)) } else { Verified::No };
     }
-    match PasswordHash::new(stored) {
-        Ok(h) if Argon2::default().verify_password(pwd.as_bytes(), &h).is_ok() => Verified::Yes,
-        _ => Verified::No,
+    // Parses the PHC string; its own parameters (not the defaults) are used to verify.
+    if Argon2::default().verify_password(pwd.as_bytes(), stored).is_ok() {
+        Verified::Yes
+    } else {
+        Verified::No
     }
 }
 
@@ -248,6 +250,26 @@ mod tests {
         let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
         assert_eq!(jwt.verify(&none, 2000), Err(TokenError::Invalid("The specified alg value is not allowed".into())));
         assert!(jwt.verify("garbage", 2000).is_err());
+    }
+
+    #[test]
+    fn hashes_from_argon2_0_5_still_verify() {
+        // Produced by `hash_password` with argon2 0.5 / password-hash 0.5 before the upgrade.
+        let old = "$argon2id$v=19$m=19456,t=2,p=1$Ff6+cqQ/7Lex522PwfboYw$ip8wfSzbVH9raA4wxXQyP2Uvz6EV1664xS7jTVBNt30";
+        assert_eq!(verify_password("correct horse battery staple", old), Verified::Yes);
+        assert_eq!(verify_password("correct horse battery stapler", old), Verified::No);
+        assert_eq!(verify_password("correct horse battery staple", &old.replace("$v=19", "$v=16")), Verified::No);
+        assert_eq!(verify_password("correct horse battery staple", "$argon2id$garbage"), Verified::No);
+        assert_eq!(verify_password("", ""), Verified::No);
+    }
+
+    #[test]
+    fn new_hashes_keep_the_format_and_get_fresh_salts() {
+        let (a, b) = (hash_password("same"), hash_password("same"));
+        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert_ne!(a, b, "every hash gets its own salt");
+        // 16 salt bytes, as argon2 0.5 generated them: 22 characters of unpadded base64.
+        assert_eq!(a.split('$').nth(4).map(str::len), Some(22), "{a}");
     }
 
     #[test]
