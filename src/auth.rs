@@ -17,6 +17,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// Prefix marking a legacy (old system) password hash.
 pub const LEGACY_PREFIX: &str = "sha256$";
@@ -44,7 +45,7 @@ pub enum Verified {
 /// Verifies `pwd` against a stored hash of either form. CPU-heavy: call off the runtime.
 pub fn verify_password(pwd: &str, stored: &str) -> Verified {
     if let Some(legacy) = stored.strip_prefix(LEGACY_PREFIX) {
-        let ok = constant_eq(sha256_hex(pwd).as_bytes(), legacy.to_ascii_lowercase().as_bytes());
+        let ok = constant_time_eq(sha256_hex(pwd).as_bytes(), legacy.to_ascii_lowercase().as_bytes());
         return if ok { Verified::YesUpgrade(hash_password(pwd)) } else { Verified::No };
     }
     // Parses the PHC string; its own parameters (not the defaults) are used to verify.
@@ -55,8 +56,11 @@ pub fn verify_password(pwd: &str, stored: &str) -> Verified {
     }
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares two secrets in time independent of where they differ (the length is not hidden).
+/// Use it for anything a client could guess byte by byte: password hashes, shared passwords,
+/// API or bot tokens.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 /// The claims of a login token.
@@ -270,6 +274,15 @@ mod tests {
         assert_ne!(a, b, "every hash gets its own salt");
         // 16 salt bytes, as argon2 0.5 generated them: 22 characters of unpadded base64.
         assert_eq!(a.split('$').nth(4).map(str::len), Some(22), "{a}");
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_slices() {
+        assert!(constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret "));
+        assert!(!constant_time_eq(b"secret", b""));
     }
 
     #[test]
