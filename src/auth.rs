@@ -104,8 +104,9 @@ pub enum TokenError {
 
 /// Signing and verification keys, built once from `jwt_secret`.
 pub struct Jwt {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// `None` for an empty secret, which jsonwebtoken refuses as an HMAC key: then no token
+    /// gets a signature and none verifies. (Configuration never gets here with one.)
+    keys: Option<(EncodingKey, DecodingKey)>,
     validation: Validation,
 }
 
@@ -115,11 +116,9 @@ impl Jwt {
         validation.leeway = 0;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        Self {
-            encoding: EncodingKey::from_secret(secret.as_bytes()),
-            decoding: DecodingKey::from_secret(secret.as_bytes()),
-            validation,
-        }
+        let keys =
+            EncodingKey::from_secret(secret.as_bytes()).ok().zip(DecodingKey::from_secret(secret.as_bytes()).ok());
+        Self { keys, validation }
     }
 
     /// Signs `claims`, first choosing `pad` so the payload encodes without `-`/`_`.
@@ -134,8 +133,11 @@ impl Jwt {
             }
         }
         let message = format!("{header}.{payload}");
-        let signature =
-            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256).unwrap_or_default();
+        let signature = self
+            .keys
+            .as_ref()
+            .and_then(|(encoding, _)| jsonwebtoken::crypto::sign(message.as_bytes(), encoding, Algorithm::HS256).ok())
+            .unwrap_or_default();
         format!("{message}.{signature}")
     }
 
@@ -145,10 +147,13 @@ impl Jwt {
         if header_alg(token).is_some_and(|a| a != "HS256") {
             return Err(TokenError::Invalid("The specified alg value is not allowed".into()));
         }
+        let Some((_, decoding)) = &self.keys else {
+            return Err(TokenError::Invalid("Signature verification failed".into()));
+        };
         let mut validation = self.validation.clone();
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, decoding, &validation).map_err(|e| match e.kind() {
             ErrorKind::InvalidSignature => TokenError::Invalid("Signature verification failed".into()),
             ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
                 TokenError::Invalid("The specified alg value is not allowed".into())
@@ -254,6 +259,16 @@ mod tests {
         let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
         assert_eq!(jwt.verify(&none, 2000), Err(TokenError::Invalid("The specified alg value is not allowed".into())));
         assert!(jwt.verify("garbage", 2000).is_err());
+    }
+
+    #[test]
+    fn an_empty_secret_signs_nothing() {
+        let jwt = Jwt::new("");
+        let t = jwt.issue(claims("bob"));
+        assert!(t.ends_with('.'), "{t}");
+        assert_eq!(jwt.verify(&t, 2000), Err(TokenError::Invalid("Signature verification failed".into())));
+        let signed = Jwt::new("k").issue(claims("bob"));
+        assert_eq!(jwt.verify(&signed, 2000), Err(TokenError::Invalid("Signature verification failed".into())));
     }
 
     #[test]
