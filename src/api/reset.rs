@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rand::Rng;
+use rand::RngExt;
 use serde_json::{Map, Value};
 
 use super::accounts::{ok, too_many};
@@ -21,8 +21,8 @@ pub const TOKEN_LIFETIME_S: i64 = 2 * 60 * 60;
 
 fn new_token() -> String {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rngs::OsRng;
-    (0..6).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
+    let mut rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
+    (0..6).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
 }
 
 /// Tokens compare case-insensitively, like the old database did.
