@@ -9,7 +9,7 @@
 //! Passwords are argon2id PHC strings; accounts imported from the old system hold
 //! `sha256$<hex>` (unsalted SHA-256) and are upgraded on their next successful login.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -17,6 +17,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// Prefix marking a legacy (old system) password hash.
 pub const LEGACY_PREFIX: &str = "sha256$";
@@ -26,10 +27,10 @@ pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// Hashes a new password with argon2id (OWASP parameters). CPU-heavy: call off the runtime.
+/// Hashes a new password with argon2id (OWASP parameters) and a fresh 16-byte salt from the
+/// OS random number generator (`getrandom`). CPU-heavy: call off the runtime.
 pub fn hash_password(pwd: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(pwd.as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
+    Argon2::default().hash_password(pwd.as_bytes()).map(|h| h.to_string()).unwrap_or_default()
 }
 
 /// Result of checking a password against a stored hash.
@@ -44,22 +45,22 @@ pub enum Verified {
 /// Verifies `pwd` against a stored hash of either form. CPU-heavy: call off the runtime.
 pub fn verify_password(pwd: &str, stored: &str) -> Verified {
     if let Some(legacy) = stored.strip_prefix(LEGACY_PREFIX) {
-        let ok = constant_eq(sha256_hex(pwd).as_bytes(), legacy.to_ascii_lowercase().as_bytes());
+        let ok = constant_time_eq(sha256_hex(pwd).as_bytes(), legacy.to_ascii_lowercase().as_bytes());
         return if ok { Verified::YesUpgrade(hash_password(pwd)) } else { Verified::No };
     }
-    match PasswordHash::new(stored) {
-        Ok(h) if Argon2::default().verify_password(pwd.as_bytes(), &h).is_ok() => Verified::Yes,
-        _ => Verified::No,
+    // Parses the PHC string; its own parameters (not the defaults) are used to verify.
+    if Argon2::default().verify_password(pwd.as_bytes(), stored).is_ok() {
+        Verified::Yes
+    } else {
+        Verified::No
     }
 }
 
-/// Compares secrets in time that does not depend on where they differ.
+/// Compares two secrets in time independent of where they differ (the length is not hidden).
+/// Use it for anything a client could guess byte by byte: password hashes, shared passwords,
+/// API or bot tokens.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    constant_eq(a, b)
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
 /// The claims of a login token.
@@ -103,8 +104,9 @@ pub enum TokenError {
 
 /// Signing and verification keys, built once from `jwt_secret`.
 pub struct Jwt {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// `None` for an empty secret, which jsonwebtoken refuses as an HMAC key: then no token
+    /// gets a signature and none verifies. (Configuration never gets here with one.)
+    keys: Option<(EncodingKey, DecodingKey)>,
     validation: Validation,
 }
 
@@ -114,11 +116,9 @@ impl Jwt {
         validation.leeway = 0;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        Self {
-            encoding: EncodingKey::from_secret(secret.as_bytes()),
-            decoding: DecodingKey::from_secret(secret.as_bytes()),
-            validation,
-        }
+        let keys =
+            EncodingKey::from_secret(secret.as_bytes()).ok().zip(DecodingKey::from_secret(secret.as_bytes()).ok());
+        Self { keys, validation }
     }
 
     /// Signs `claims`, first choosing `pad` so the payload encodes without `-`/`_`.
@@ -133,8 +133,11 @@ impl Jwt {
             }
         }
         let message = format!("{header}.{payload}");
-        let signature =
-            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256).unwrap_or_default();
+        let signature = self
+            .keys
+            .as_ref()
+            .and_then(|(encoding, _)| jsonwebtoken::crypto::sign(message.as_bytes(), encoding, Algorithm::HS256).ok())
+            .unwrap_or_default();
         format!("{message}.{signature}")
     }
 
@@ -144,10 +147,13 @@ impl Jwt {
         if header_alg(token).is_some_and(|a| a != "HS256") {
             return Err(TokenError::Invalid("The specified alg value is not allowed".into()));
         }
+        let Some((_, decoding)) = &self.keys else {
+            return Err(TokenError::Invalid("Signature verification failed".into()));
+        };
         let mut validation = self.validation.clone();
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, decoding, &validation).map_err(|e| match e.kind() {
             ErrorKind::InvalidSignature => TokenError::Invalid("Signature verification failed".into()),
             ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
                 TokenError::Invalid("The specified alg value is not allowed".into())
@@ -253,6 +259,45 @@ mod tests {
         let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
         assert_eq!(jwt.verify(&none, 2000), Err(TokenError::Invalid("The specified alg value is not allowed".into())));
         assert!(jwt.verify("garbage", 2000).is_err());
+    }
+
+    #[test]
+    fn an_empty_secret_signs_nothing() {
+        let jwt = Jwt::new("");
+        let t = jwt.issue(claims("bob"));
+        assert!(t.ends_with('.'), "{t}");
+        assert_eq!(jwt.verify(&t, 2000), Err(TokenError::Invalid("Signature verification failed".into())));
+        let signed = Jwt::new("k").issue(claims("bob"));
+        assert_eq!(jwt.verify(&signed, 2000), Err(TokenError::Invalid("Signature verification failed".into())));
+    }
+
+    #[test]
+    fn hashes_from_argon2_0_5_still_verify() {
+        // Produced by `hash_password` with argon2 0.5 / password-hash 0.5 before the upgrade.
+        let old = "$argon2id$v=19$m=19456,t=2,p=1$Ff6+cqQ/7Lex522PwfboYw$ip8wfSzbVH9raA4wxXQyP2Uvz6EV1664xS7jTVBNt30";
+        assert_eq!(verify_password("correct horse battery staple", old), Verified::Yes);
+        assert_eq!(verify_password("correct horse battery stapler", old), Verified::No);
+        assert_eq!(verify_password("correct horse battery staple", &old.replace("$v=19", "$v=16")), Verified::No);
+        assert_eq!(verify_password("correct horse battery staple", "$argon2id$garbage"), Verified::No);
+        assert_eq!(verify_password("", ""), Verified::No);
+    }
+
+    #[test]
+    fn new_hashes_keep_the_format_and_get_fresh_salts() {
+        let (a, b) = (hash_password("same"), hash_password("same"));
+        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert_ne!(a, b, "every hash gets its own salt");
+        // 16 salt bytes, as argon2 0.5 generated them: 22 characters of unpadded base64.
+        assert_eq!(a.split('$').nth(4).map(str::len), Some(22), "{a}");
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_slices() {
+        assert!(constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret "));
+        assert!(!constant_time_eq(b"secret", b""));
     }
 
     #[test]

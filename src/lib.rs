@@ -83,9 +83,9 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
 
 /// 256 bits from the OS CSPRNG as 64 hex digits: for generated secrets and feed tokens.
 pub fn random_secret() -> String {
-    use rand::RngCore;
+    use rand::Rng;
     let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::rand_core::UnwrapErr(rand::rngs::SysRng).fill_bytes(&mut bytes);
     hex::encode(bytes)
 }
 

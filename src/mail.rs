@@ -7,6 +7,17 @@ use serde_json::json;
 
 use crate::config::Settings;
 
+/// Why a mail was not sent. The texts go to the error log; the client only sees a 500.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// SendGrid answered, but not with a 2xx status.
+    #[error("SendGrid answered {0}")]
+    Status(u16),
+    /// No answer: DNS, connection, TLS, timeout …
+    #[error("SendGrid unreachable: {0}")]
+    Unreachable(#[from] ureq::Error),
+}
+
 pub enum Mailer {
     SendGrid { agent: ureq::Agent, url: String, key: String, from: String },
     Log,
@@ -17,8 +28,13 @@ impl Mailer {
         if !s.sendgrid_api_key.is_set() {
             return Self::Log;
         }
-        let agent =
-            ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(5)).timeout(Duration::from_secs(10)).build();
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .proxy(None)
+            .build()
+            .into();
         Self::SendGrid {
             agent,
             url: format!("{}/v3/mail/send", s.sendgrid_api_url.trim_end_matches('/')),
@@ -28,7 +44,7 @@ impl Mailer {
     }
 
     /// Sends the reset token. Blocking (network): call off the async runtime.
-    pub fn send_reset(&self, to: &str, username: &str, token: &str) -> Result<(), String> {
+    pub fn send_reset(&self, to: &str, username: &str, token: &str) -> Result<(), MailError> {
         let text = reset_text(username, token);
         match self {
             Self::Log => {
@@ -42,11 +58,10 @@ impl Mailer {
                     "subject": "Kacky.gg Password Reset",
                     "content": [{ "type": "text/plain", "value": text }],
                 });
-                match agent.post(url).set("Authorization", &format!("Bearer {key}")).send_json(body) {
-                    Ok(r) if r.status() < 300 => Ok(()),
-                    Ok(r) => Err(format!("SendGrid answered {}", r.status())),
-                    Err(ureq::Error::Status(code, _)) => Err(format!("SendGrid answered {code}")),
-                    Err(e) => Err(format!("SendGrid unreachable: {e}")),
+                let response = agent.post(url).header("Authorization", format!("Bearer {key}")).send_json(body)?;
+                match response.status().as_u16() {
+                    code if code < 300 => Ok(()),
+                    code => Err(MailError::Status(code)),
                 }
             }
         }

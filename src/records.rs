@@ -17,6 +17,8 @@ use crate::config::Settings;
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a successful answer is reused.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// How much of an answer body is read; the rest is cut off.
+const BODY_LIMIT: u64 = 8 * 1024 * 1024;
 /// Above this many entries, expired ones are swept.
 const CACHE_SWEEP_AT: usize = 2_000;
 
@@ -37,21 +39,14 @@ impl Upstream {
 }
 
 /// Why the upstream could not be asked.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RecordsError {
     /// No answer within [`TIMEOUT`] (→ 504).
+    #[error("the records API did not answer within {} s", TIMEOUT.as_secs())]
     Timeout,
     /// Connection refused, DNS, TLS … (→ 502).
+    #[error("the records API is unreachable: {0}")]
     Unreachable(String),
-}
-
-impl std::fmt::Display for RecordsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Timeout => write!(f, "the records API did not answer within {} s", TIMEOUT.as_secs()),
-            Self::Unreachable(e) => write!(f, "the records API is unreachable: {e}"),
-        }
-    }
 }
 
 /// Health facts for `/healthz`.
@@ -72,7 +67,14 @@ pub struct RecordsClient {
 
 impl RecordsClient {
     pub fn from_settings(s: &Settings, current_ids: Vec<i64>) -> Self {
-        let agent = ureq::AgentBuilder::new().timeout_connect(TIMEOUT).timeout(TIMEOUT).build();
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(TIMEOUT))
+            .timeout_global(Some(TIMEOUT))
+            // Statuses are answers to pass through, not errors.
+            .http_status_as_error(false)
+            .proxy(None)
+            .build()
+            .into();
         let fixtures = s.testing_mode.then_some(Fixtures { edition: s.edition.get(), ids: current_ids });
         Self {
             agent,
@@ -107,20 +109,15 @@ impl RecordsClient {
     }
 
     fn fetch(&self, url: &str) -> Result<Upstream, RecordsError> {
-        let response = match self.agent.get(url).set("X-ApiKey", &self.key).call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => return Err(classify(&t)),
-        };
-        let status = response.status();
+        let response = self.agent.get(url).header("X-ApiKey", &self.key).call().map_err(classify)?;
+        let status = response.status().as_u16();
         let mut body = String::new();
-        response.into_reader().take(8 * 1024 * 1024).read_to_string(&mut body).map_err(|e| {
-            if is_timeout(&e) {
-                RecordsError::Timeout
-            } else {
-                RecordsError::Unreachable(e.to_string())
-            }
-        })?;
+        response
+            .into_body()
+            .into_reader()
+            .take(BODY_LIMIT)
+            .read_to_string(&mut body)
+            .map_err(|e| classify(ureq::Error::from(e)))?;
         Ok(Upstream { status, body })
     }
 
@@ -148,18 +145,12 @@ impl RecordsClient {
     }
 }
 
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
-}
-
-fn classify(t: &ureq::Transport) -> RecordsError {
-    let timed_out =
-        std::error::Error::source(t).and_then(|s| s.downcast_ref::<std::io::Error>()).is_some_and(is_timeout)
-            || t.to_string().to_ascii_lowercase().contains("timed out");
-    if timed_out {
-        RecordsError::Timeout
-    } else {
-        RecordsError::Unreachable(t.to_string())
+/// Sorts a ureq error (of the request or of reading the body) into timeout or unreachable.
+fn classify(e: ureq::Error) -> RecordsError {
+    match e {
+        ureq::Error::Timeout(_) => RecordsError::Timeout,
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => RecordsError::Timeout,
+        e => RecordsError::Unreachable(e.to_string()),
     }
 }
 
@@ -203,5 +194,33 @@ impl Fixtures {
             (id.to_string(), pb)
         });
         Value::Object(entries.collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn timeouts_are_classified_by_type() {
+        assert_eq!(classify(ureq::Error::Timeout(ureq::Timeout::Global)), RecordsError::Timeout);
+        assert_eq!(classify(ureq::Error::Timeout(ureq::Timeout::Connect)), RecordsError::Timeout);
+        assert_eq!(classify(ureq::Error::Io(io::ErrorKind::TimedOut.into())), RecordsError::Timeout);
+        // A timeout while reading the body comes back wrapped in an io::Error.
+        let wrapped = ureq::Error::Timeout(ureq::Timeout::RecvBody).into_io();
+        assert_eq!(classify(ureq::Error::from(wrapped)), RecordsError::Timeout);
+    }
+
+    #[test]
+    fn other_failures_are_unreachable_with_their_reason() {
+        let refused = classify(ureq::Error::Io(io::ErrorKind::ConnectionRefused.into()));
+        assert!(matches!(&refused, RecordsError::Unreachable(m) if m.contains("refused")), "{refused:?}");
+        assert_eq!(classify(ureq::Error::HostNotFound), RecordsError::Unreachable("host not found".into()));
+        assert_eq!(RecordsError::Timeout.to_string(), "the records API did not answer within 5 s");
+        assert_eq!(
+            RecordsError::Unreachable("host not found".into()).to_string(),
+            "the records API is unreachable: host not found"
+        );
     }
 }

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use rand::Rng;
+use rand::RngExt;
 use serde_json::{Map, Value};
 
 use super::input::{object, present, req_str};
@@ -35,8 +35,8 @@ pub fn router() -> Router<AppState> {
 
 fn new_token() -> String {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rngs::OsRng;
-    (0..6).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
+    let mut rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
+    (0..6).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
 }
 
 /// Tokens compare case-insensitively, like the old database did.

@@ -37,23 +37,38 @@ pub enum SendError {
 
 impl Webhook {
     pub fn new(url: &str) -> Self {
-        let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(5)).timeout(TIMEOUT).build();
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(TIMEOUT))
+            .http_status_as_error(false)
+            .proxy(None)
+            .build()
+            .into();
         Self { agent, url: url.to_owned() }
     }
 
     /// POSTs one message body. Blocking (network): run it in `spawn_blocking`.
     pub fn post(&self, body: &Value) -> Result<(), SendError> {
-        match self.agent.post(&self.url).send_json(body) {
-            Ok(_) => Ok(()),
-            Err(ureq::Error::Status(429, r)) => Err(SendError::RateLimited(retry_after(
-                r.header("retry-after").map(str::to_owned),
-                r.into_string().ok(),
-            ))),
-            Err(ureq::Error::Status(code, _)) if code >= 500 => {
-                Err(SendError::Retry(format!("Discord answered HTTP {code}")))
+        let response = self.agent.post(&self.url).send_json(body).map_err(|e| match e {
+            ureq::Error::Timeout(_) => {
+                SendError::Retry(format!("Discord did not answer within {} s", TIMEOUT.as_secs()))
             }
-            Err(ureq::Error::Status(code, _)) => Err(SendError::Fatal(format!("Discord answered HTTP {code}"))),
-            Err(ureq::Error::Transport(t)) => Err(SendError::Retry(format!("Discord is unreachable: {}", t.kind()))),
+            // ureq's own texts can carry the URL, which holds the webhook's token: name the kind only.
+            ureq::Error::Io(io) => SendError::Retry(format!("Discord is unreachable: {}", io.kind())),
+            ureq::Error::HostNotFound => SendError::Retry("Discord is unreachable: host not found".into()),
+            ureq::Error::ConnectionFailed => SendError::Retry("Discord is unreachable: connection failed".into()),
+            _ => SendError::Retry("Discord is unreachable".into()),
+        })?;
+        let code = response.status().as_u16();
+        match code {
+            200..=299 => Ok(()),
+            429 => {
+                let header = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let body = response.into_body().with_config().limit(64 * 1024).read_to_string().ok();
+                Err(SendError::RateLimited(retry_after(header, body)))
+            }
+            500.. => Err(SendError::Retry(format!("Discord answered HTTP {code}"))),
+            _ => Err(SendError::Fatal(format!("Discord answered HTTP {code}"))),
         }
     }
 }
