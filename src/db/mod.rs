@@ -13,6 +13,8 @@ pub mod backup;
 pub mod current;
 pub mod events;
 pub mod fs;
+pub mod history;
+pub mod import;
 pub mod maps;
 pub mod meta;
 pub mod seed;
