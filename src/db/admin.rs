@@ -1,7 +1,8 @@
 //! Event administration writes: new events, visibility, map uploads, WR resets.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, TransactionBehavior};
 
+use super::history::{self, MapRecord, WorldRecord};
 use crate::domain::EventType;
 use crate::mapcsv::MapUpload;
 
@@ -69,21 +70,16 @@ pub enum Upload {
     WouldOverwrite,
 }
 
-fn event_id(tx: &Transaction, shortname: &str) -> rusqlite::Result<Option<i64>> {
-    tx.prepare_cached("SELECT id FROM events WHERE shortname = ?1")?.query_row([shortname], |r| r.get(0)).optional()
-}
-
 /// Writes all rows in one transaction, or nothing: new maps get an author-time WR (source
 /// `AT`); existing maps (same event, kacky id and version) are updated only with `overwrite`.
 pub fn upload_maps(conn: &mut Connection, rows: &[MapUpload], overwrite: bool, now: &str) -> rusqlite::Result<Upload> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut plan = Vec::with_capacity(rows.len());
     for row in rows {
-        let Some(ev) = event_id(&tx, &row.event)? else { return Ok(Upload::UnknownEvent(row.event.clone())) };
-        let existing: Option<i64> = tx
-            .prepare_cached("SELECT id FROM maps WHERE event_id = ?1 AND kacky_id_int = ?2 AND map_version = ?3")?
-            .query_row(params![ev, row.kacky_id_int, row.version], |r| r.get(0))
-            .optional()?;
+        let Some(ev) = history::event_by_shortname(&tx, &row.event)? else {
+            return Ok(Upload::UnknownEvent(row.event.clone()));
+        };
+        let existing = history::find_map(&tx, ev, row.kacky_id_int, &row.version)?;
         if existing.is_some() && !overwrite {
             return Ok(Upload::WouldOverwrite);
         }
@@ -91,33 +87,52 @@ pub fn upload_maps(conn: &mut Connection, rows: &[MapUpload], overwrite: bool, n
     }
     let (mut inserted, mut updated) = (0, 0);
     for (ev, existing, row) in plan {
+        let map = map_record(existing, ev, row);
         let map_id = match existing {
             Some(id) => {
-                tx.prepare_cached("UPDATE maps SET name = ?2, kacky_id = ?3, author = ?4, tmx_id = ?5, tm_uid = ?6, difficulty = ?7 WHERE id = ?1")?
-                    .execute(params![id, row.name, row.kacky_id, row.author, row.tmx_id, row.tm_uid, row.difficulty])?;
+                // Event, kacky id and version are the ones the map was found by: the upsert
+                // changes only name, kacky_id text, author, TMX id, uid and difficulty.
+                history::upsert_map(&tx, &map)?;
                 updated += 1;
                 id
             }
             None => {
-                tx.prepare_cached("INSERT INTO maps (event_id, name, kacky_id, kacky_id_int, map_version, author, tmx_id, tm_uid, difficulty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?
-                    .execute(params![ev, row.name, row.kacky_id, row.kacky_id_int, row.version, row.author, row.tmx_id, row.tm_uid, row.difficulty])?;
+                let id = history::insert_map(&tx, &map)?;
                 inserted += 1;
-                tx.last_insert_rowid()
+                id
             }
         };
-        let wr = tx
-            .prepare_cached("INSERT INTO worldrecords (map_id, nickname, login, score, date, source) VALUES (?1, '', ?2, ?3, ?4, 'AT') \
-                 ON CONFLICT (map_id) DO UPDATE SET login = excluded.login, score = excluded.score, date = excluded.date WHERE worldrecords.source = 'AT'")?
-            .execute(params![map_id, row.author, row.at, now])?;
-        if wr > 0 {
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO worldrecords_discord_notify (id) SELECT id FROM worldrecords WHERE map_id = ?1",
-            )?
-            .execute([map_id])?;
+        let at = WorldRecord {
+            id: None,
+            map_id,
+            nickname: String::new(),
+            login: row.author.clone(),
+            score: row.at,
+            date: now.to_owned(),
+            source: "AT".into(),
+        };
+        if history::upsert_at_worldrecord(&tx, &at)? {
+            history::queue_wr_notify(&tx, map_id)?;
         }
     }
     tx.commit()?;
     Ok(Upload::Done { inserted, updated })
+}
+
+/// The map row an upload row describes, under `id` (`None` for a new map).
+fn map_record(id: Option<i64>, event_id: i64, row: &MapUpload) -> MapRecord {
+    MapRecord {
+        id,
+        event_id,
+        name: row.name.clone(),
+        kacky_id: row.kacky_id.clone(),
+        kacky_id_int: row.kacky_id_int,
+        map_version: row.version.clone(),
+        author: row.author.clone(),
+        tmx_id: row.tmx_id.clone(),
+        tm_uid: row.tm_uid.clone(),
+        difficulty: row.difficulty,
+    }
 }
 
 /// Marks every WR of `type` + kacky id as reset (score 1, `reset_by_admin`), for the records
