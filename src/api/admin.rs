@@ -13,8 +13,8 @@ use super::input::{kind, object, opt_str, present};
 use super::sheet::parse_type;
 use super::{ApiError, ApiJson, ApiPath, AppState};
 use crate::db;
-use crate::db::admin::{NewEvent, Upload};
-use crate::domain::EventType;
+use crate::db::admin::{CreateEventError, NewEvent, Upload};
+use crate::domain::{Edition, EventType, KackyId};
 use crate::mapcsv;
 use crate::tmtext;
 
@@ -85,12 +85,10 @@ fn new_event(v: &Value) -> Result<NewEvent, ApiError> {
         .ok_or_else(|| ApiError::bad_request("`name` is missing"))?;
     let t = m.get("type").and_then(Value::as_str).and_then(EventType::parse);
     let t = t.ok_or_else(|| ApiError::bad_request("`type` must be KK or KR"))?;
-    let edition = int_field(m, "edition")?;
-    if edition < 0 {
-        return Err(ApiError::bad_request("`edition` must not be negative"));
-    }
+    let edition = Edition::new(int_field(m, "edition")?)
+        .ok_or_else(|| ApiError::bad_request("`edition` must not be negative"))?;
     let (start, end) = (date_field(m, "startDate")?, date_field(m, "endDate")?);
-    let (min_id, max_id) = (int_field(m, "minID")?, int_field(m, "maxID")?);
+    let (min_id, max_id) = (KackyId(int_field(m, "minID")?), KackyId(int_field(m, "maxID")?));
     Ok(NewEvent { name, t, edition, start, end, min_id, max_id })
 }
 
@@ -124,8 +122,11 @@ async fn manage_events(
     let create = present(&m, "create").then(|| new_event(&m["create"])).transpose()?;
     let visible = present(&m, "visible").then(|| visibility(&m["visible"])).transpose()?;
     if let Some(event) = create {
-        let created = state.db.run(move |c| db::admin::create_event(c, &event).map_err(ApiError::from)).await?;
-        created.map_err(|msg| ApiError::body(StatusCode::BAD_REQUEST, msg))?;
+        let refusal = |e| match e {
+            CreateEventError::Db(e) => ApiError::from(e),
+            refused => ApiError::body(StatusCode::BAD_REQUEST, refused.to_string()),
+        };
+        state.db.run(move |c| db::admin::create_event(c, &event).map_err(refusal)).await?;
         state.cache.invalidate();
     }
     if let Some((id, value)) = visible {
@@ -187,7 +188,7 @@ async fn reset_wr(
         kacky_id.trim().parse().map_err(|_| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
     let m = object(body)?;
     if m.contains_key("reset") {
-        let n = state.db.run(move |c| db::admin::reset_wr(c, t, id).map_err(ApiError::from)).await?;
+        let n = state.db.run(move |c| db::admin::reset_wr(c, t, KackyId(id)).map_err(ApiError::from)).await?;
         state.cache.invalidate();
         if n == 0 {
             return Err(ApiError::not_found(format!("no {} map with kacky id {id} has a world record", t.as_upper())));

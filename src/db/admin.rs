@@ -2,55 +2,88 @@
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
-use super::history::{self, MapRecord, WorldRecord};
-use crate::domain::EventType;
+use super::events;
+use super::history::{self, EventRecord, MapRecord, WorldRecord};
+use crate::domain::{Edition, EventType, KackyId};
 use crate::mapcsv::MapUpload;
 
 /// A new event as validated by the API layer.
 pub struct NewEvent {
     pub name: String,
     pub t: EventType,
-    pub edition: i64,
+    pub edition: Edition,
     pub start: String,
     pub end: String,
-    pub min_id: i64,
-    pub max_id: i64,
+    /// The kacky id range the event's maps will use (either order).
+    pub min_id: KackyId,
+    pub max_id: KackyId,
 }
 
-/// Why an event cannot be created: the old messages.
-pub fn create_event(conn: &mut Connection, e: &NewEvent) -> rusqlite::Result<Result<i64, String>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE type = ?1 AND edition = ?2)",
-        params![e.t.as_upper(), e.edition],
-        |r| r.get(0),
-    )?;
-    if exists {
-        return Ok(Err(format!("{}{} already exists!", e.name, e.edition)));
+/// Why an event was not created. The refusals carry the old backend's messages, which the API
+/// answers as a JSON string with status 400.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateEventError {
+    /// 400: an event of this type and edition exists (the old message names the new event's
+    /// name and edition).
+    #[error("{name}{edition} already exists!")]
+    EditionTaken { name: String, edition: Edition },
+    /// 400: an event has the same name, compared as plain text without case.
+    #[error("{edition} already exists!")]
+    NameTaken { edition: Edition },
+    /// 400: maps of this type already use a kacky id in the range.
+    #[error("There already are maps in the pool with the Kacky IDs you provided!")]
+    KackyIdsTaken,
+    /// 500: the database failed.
+    #[error(transparent)]
+    Db(#[from] rusqlite::Error),
+}
+
+/// Creates the event (hidden) unless its edition, name or kacky id range is taken; returns the
+/// new event's id. The checks and the insert share one immediate transaction, so two admins
+/// cannot create the same event at once.
+pub fn create_event(conn: &mut Connection, e: &NewEvent) -> Result<i64, CreateEventError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if events::find(&tx, e.t, e.edition.get())?.is_some() {
+        return Err(CreateEventError::EditionTaken { name: e.name.clone(), edition: e.edition });
     }
-    let name_taken = tx
-        .prepare("SELECT name FROM events")?
+    if name_taken(&tx, &e.name)? {
+        return Err(CreateEventError::NameTaken { edition: e.edition });
+    }
+    let (low, high) = (e.min_id.min(e.max_id), e.max_id.max(e.min_id));
+    if kacky_ids_taken(&tx, e.t, low, high)? {
+        return Err(CreateEventError::KackyIdsTaken);
+    }
+    let event = EventRecord {
+        id: None,
+        name: e.name.clone(),
+        shortname: format!("{}{}", e.t.as_upper(), e.edition),
+        event_type: e.t.as_upper().to_owned(),
+        edition: e.edition.get(),
+        startdate: e.start.clone(),
+        enddate: e.end.clone(),
+        visible: 0,
+    };
+    let id = history::insert_event(&tx, &event)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Whether an event's name equals `name` as plain text (`$`-codes removed), ignoring case.
+fn name_taken(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    let wanted = crate::tmtext::plain(name).to_lowercase();
+    Ok(conn
+        .prepare_cached("SELECT name FROM events")?
         .query_map([], |r| r.get::<_, String>(0))?
         .filter_map(Result::ok)
-        .any(|n| crate::tmtext::plain(&n).to_lowercase() == crate::tmtext::plain(&e.name).to_lowercase());
-    if name_taken {
-        return Ok(Err(format!("{} already exists!", e.edition)));
-    }
-    let clash: bool = tx.query_row(
+        .any(|n| crate::tmtext::plain(&n).to_lowercase() == wanted))
+}
+
+/// Whether a map of an event of type `t` has a kacky id in `low..=high`.
+fn kacky_ids_taken(conn: &Connection, t: EventType, low: KackyId, high: KackyId) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM maps m JOIN events ev ON ev.id = m.event_id WHERE ev.type = ?1 AND m.kacky_id_int BETWEEN ?2 AND ?3)",
-        params![e.t.as_upper(), e.min_id.min(e.max_id), e.max_id.max(e.min_id)],
-        |r| r.get(0),
-    )?;
-    if clash {
-        return Ok(Err("There already are maps in the pool with the Kacky IDs you provided!".into()));
-    }
-    tx.execute(
-        "INSERT INTO events (name, shortname, type, edition, startdate, enddate, visible) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
-        params![e.name, format!("{}{}", e.t.as_upper(), e.edition), e.t.as_upper(), e.edition, e.start, e.end],
-    )?;
-    let id = tx.last_insert_rowid();
-    tx.commit()?;
-    Ok(Ok(id))
+    )?
+    .query_row(params![t.as_upper(), low.get(), high.get()], |r| r.get(0))
 }
 
 /// Sets visibility (`Some`) or toggles it (`None`); `false` if there is no such event.
@@ -137,10 +170,27 @@ fn map_record(id: Option<i64>, event_id: i64, row: &MapUpload) -> MapRecord {
 
 /// Marks every WR of `type` + kacky id as reset (score 1, `reset_by_admin`), for the records
 /// API to restore. Returns the number of rows changed.
-pub fn reset_wr(conn: &Connection, t: EventType, kacky_id: i64) -> rusqlite::Result<usize> {
+pub fn reset_wr(conn: &Connection, t: EventType, kacky_id: KackyId) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE worldrecords SET score = 1, nickname = 'reset_by_admin', login = 'reset_by_admin' \
          WHERE map_id IN (SELECT m.id FROM maps m JOIN events e ON e.id = m.event_id WHERE e.type = ?1 AND m.kacky_id_int = ?2)",
-        params![t.as_upper(), kacky_id],
+        params![t.as_upper(), kacky_id.get()],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_keep_the_old_messages() {
+        let edition = Edition::of(9);
+        let taken = CreateEventError::EditionTaken { name: "Kackiest Kacky 9".into(), edition };
+        assert_eq!(taken.to_string(), "Kackiest Kacky 99 already exists!");
+        assert_eq!(CreateEventError::NameTaken { edition }.to_string(), "9 already exists!");
+        assert_eq!(
+            CreateEventError::KackyIdsTaken.to_string(),
+            "There already are maps in the pool with the Kacky IDs you provided!"
+        );
+    }
 }
