@@ -12,9 +12,9 @@ use super::auth::Admin;
 use super::input::{event_type, kind, object, opt_str, present};
 use super::response::ok;
 use super::{ApiError, ApiJson, ApiPath, AppState};
-use crate::db;
 use crate::db::admin::{NewEvent, Upload};
-use crate::domain::{EventType, KackyId};
+use crate::db::{self, DbError};
+use crate::domain::{Edition, EventType, KackyId};
 use crate::mapcsv;
 
 pub fn router() -> Router<AppState> {
@@ -53,12 +53,10 @@ fn new_event(v: &Value) -> Result<NewEvent, ApiError> {
         .ok_or_else(|| ApiError::bad_request("`name` is missing"))?;
     let t = m.get("type").and_then(Value::as_str).and_then(EventType::parse);
     let t = t.ok_or_else(|| ApiError::bad_request("`type` must be KK or KR"))?;
-    let edition = int_field(m, "edition")?;
-    if edition < 0 {
-        return Err(ApiError::bad_request("`edition` must not be negative"));
-    }
+    let edition = Edition::new(int_field(m, "edition")?)
+        .ok_or_else(|| ApiError::bad_request("`edition` must not be negative"))?;
     let (start, end) = (date_field(m, "startDate")?, date_field(m, "endDate")?);
-    let (min_id, max_id) = (int_field(m, "minID")?, int_field(m, "maxID")?);
+    let (min_id, max_id) = (KackyId(int_field(m, "minID")?), KackyId(int_field(m, "maxID")?));
     Ok(NewEvent { name, t, edition, start, end, min_id, max_id })
 }
 
@@ -92,8 +90,8 @@ async fn manage_events(
     let create = present(&m, "create").then(|| new_event(&m["create"])).transpose()?;
     let visible = present(&m, "visible").then(|| visibility(&m["visible"])).transpose()?;
     if let Some(event) = create {
-        let created = state.db.run(move |c| db::admin::create_event(c, &event)).await?;
-        created.map_err(|msg| ApiError::body(StatusCode::BAD_REQUEST, msg))?;
+        let created = state.db.run(move |c| Ok::<_, DbError>(db::admin::create_event(c, &event))).await?;
+        created?;
         state.cache.invalidate();
     }
     if let Some((id, value)) = visible {
@@ -154,7 +152,7 @@ async fn reset_wr(
         KackyId::parse(&kacky_id).ok_or_else(|| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
     let m = object(body)?;
     if m.contains_key("reset") {
-        let n = state.db.run(move |c| db::admin::reset_wr(c, t, id.get())).await?;
+        let n = state.db.run(move |c| db::admin::reset_wr(c, t, id)).await?;
         state.cache.invalidate();
         if n == 0 {
             return Err(ApiError::not_found(format!("no {} map with kacky id {id} has a world record", t.as_upper())));

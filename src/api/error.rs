@@ -89,6 +89,16 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
+/// The old refusals of event creation are 400s with the message as a JSON string.
+impl From<crate::db::admin::CreateEventError> for ApiError {
+    fn from(e: crate::db::admin::CreateEventError) -> Self {
+        match e {
+            crate::db::admin::CreateEventError::Db(e) => e.into(),
+            refused => Self::body(StatusCode::BAD_REQUEST, refused.to_string()),
+        }
+    }
+}
+
 /// A domain value that does not parse is the client's mistake: 400 with the rule it broke.
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {

@@ -15,6 +15,8 @@ pub mod calendar;
 pub mod current;
 pub mod events;
 pub mod fs;
+pub mod history;
+pub mod import;
 pub mod maps;
 pub mod meta;
 pub mod notifications;

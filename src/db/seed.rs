@@ -1,13 +1,15 @@
 //! The KK1–KK8 / KR1–KR4 history, embedded in the binary (CSV files under `seed/`, produced
 //! from the old system's MariaDB dump by `seed/gen_seed.py`) and loaded into an empty database
 //! on first start. Loading is one transaction and is recorded in `app_meta`, so it happens at
-//! most once and never half-way.
+//! most once and never half-way. The rows go in with the plain inserts of [`super::history`]
+//! (explicit ids; a duplicate is an error, not an update).
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{Connection, Transaction};
 use rust_embed::RustEmbed;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::history::{self, EventRecord, LoginMapping, MapRecord, WorldRecord};
 use super::{meta, DbError};
 
 #[derive(RustEmbed)]
@@ -70,7 +72,7 @@ fn rows<T: DeserializeOwned>(file: &str) -> Result<Vec<T>, DbError> {
 }
 
 /// `\N` marks NULL in the mapping file (an empty field is an empty string).
-fn nullable(v: &str) -> Option<&str> {
+fn nullable(v: String) -> Option<String> {
     (v != "\\N").then_some(v)
 }
 
@@ -79,8 +81,7 @@ fn nullable(v: &str) -> Option<&str> {
 pub fn seed_if_empty(conn: &mut Connection) -> Result<bool, DbError> {
     let tx = conn.transaction()?;
     let seeded = meta::get(&tx, SEEDED_KEY)?.is_some();
-    let has_events: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
-    if seeded || has_events {
+    if seeded || history::has_events(&tx)? {
         return Ok(false);
     }
     load(&tx)?;
@@ -90,42 +91,74 @@ pub fn seed_if_empty(conn: &mut Connection) -> Result<bool, DbError> {
 }
 
 fn load(tx: &Transaction) -> Result<(), DbError> {
-    let mut st = tx.prepare("INSERT INTO events (id, name, shortname, type, edition, startdate, enddate, visible) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
     for e in rows::<EventRow>("events.csv")? {
-        st.execute(params![
-            e.id,
-            e.name,
-            e.shortname,
-            e.r#type.to_ascii_uppercase(),
-            e.edition,
-            e.startdate,
-            e.enddate,
-            e.visible
-        ])?;
+        history::insert_event(tx, &e.into())?;
     }
-    let mut st = tx.prepare("INSERT INTO maps (id, event_id, name, kacky_id, kacky_id_int, map_version, author, tmx_id, tm_uid, difficulty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
     for m in rows::<MapRow>("maps.csv")? {
-        st.execute(params![
-            m.id,
-            m.event_id,
-            m.name,
-            m.kacky_id,
-            m.kacky_id_int,
-            m.map_version,
-            m.author,
-            m.tmx_id,
-            m.tm_uid,
-            m.difficulty
-        ])?;
+        history::insert_map(tx, &m.into())?;
     }
-    let mut st = tx.prepare("INSERT INTO worldrecords (id, map_id, nickname, login, score, date, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
     for w in rows::<WrRow>("worldrecords.csv")? {
-        st.execute(params![w.id, w.map_id, w.nickname, w.login, w.score, w.date, w.source])?;
+        history::insert_worldrecord(tx, &w.into())?;
     }
-    let mut st =
-        tx.prepare("INSERT INTO tmx_tmlogin_mapping (tmx_login, tmf_login, tm20_login) VALUES (?1, ?2, ?3)")?;
     for r in rows::<MappingRow>("tmx_tmlogin_mapping.csv")? {
-        st.execute(params![nullable(&r.tmx_login), nullable(&r.tmf_login), nullable(&r.tm20_login)])?;
+        history::insert_mapping(tx, &r.into())?;
     }
     Ok(())
+}
+
+/// The seed keeps its ids; the type is upper-cased for the column's `KK`/`KR` check.
+impl From<EventRow> for EventRecord {
+    fn from(e: EventRow) -> Self {
+        EventRecord {
+            id: Some(e.id),
+            name: e.name,
+            shortname: e.shortname,
+            event_type: e.r#type.to_ascii_uppercase(),
+            edition: e.edition,
+            startdate: e.startdate,
+            enddate: e.enddate,
+            visible: e.visible,
+        }
+    }
+}
+
+impl From<MapRow> for MapRecord {
+    fn from(m: MapRow) -> Self {
+        MapRecord {
+            id: Some(m.id),
+            event_id: m.event_id,
+            name: m.name,
+            kacky_id: m.kacky_id,
+            kacky_id_int: m.kacky_id_int,
+            map_version: m.map_version,
+            author: m.author,
+            tmx_id: m.tmx_id,
+            tm_uid: m.tm_uid,
+            difficulty: m.difficulty,
+        }
+    }
+}
+
+impl From<WrRow> for WorldRecord {
+    fn from(w: WrRow) -> Self {
+        WorldRecord {
+            id: Some(w.id),
+            map_id: w.map_id,
+            nickname: w.nickname,
+            login: w.login,
+            score: w.score,
+            date: w.date,
+            source: w.source,
+        }
+    }
+}
+
+impl From<MappingRow> for LoginMapping {
+    fn from(r: MappingRow) -> Self {
+        LoginMapping {
+            tmx_login: nullable(r.tmx_login),
+            tmf_login: nullable(r.tmf_login),
+            tm20_login: nullable(r.tm20_login),
+        }
+    }
 }

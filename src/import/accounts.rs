@@ -9,13 +9,15 @@
 use std::collections::BTreeSet;
 
 use chrono::{Local, NaiveDateTime, TimeZone};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::Transaction;
 
 use super::row::{Row, RowError, RowResult};
 use super::Summary;
 use crate::auth::LEGACY_PREFIX;
+use crate::db::import::{self as work, ImportedUser, StoredUser};
+use crate::db::maps::SheetCols;
 use crate::db::meta;
-use crate::db::users::username_key;
+use crate::db::users::{username_key, Fields};
 
 /// Old tokens lived 100 days (the old `JWT_ACCESS_TOKEN_EXPIRES`), so a revocation can be
 /// forgotten that long after it was made.
@@ -53,42 +55,36 @@ pub(super) fn user(tx: &Transaction, row: &Row, s: &mut Summary) -> RowResult<bo
     check_name_free(tx, id, &name, &key)?;
     let meta_key = format!("import.legacy_password.{id}");
     let recorded = meta::get(tx, &meta_key)?;
-    let current: Option<(String, String)> = tx
-        .prepare_cached("SELECT username_key, password FROM users WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let password = match &current {
-        Some((old_key, _)) if *old_key != key => {
+    let password = match work::stored_user(tx, id)? {
+        Some(StoredUser { username_key: old_key, .. }) if old_key != key => {
             return Err(RowError(format!(
                 "user id {id} is `{old_key}` in the database but `{name}` in the dump: refusing to merge two different accounts"
             )));
         }
-        Some((_, pw)) if merge_password(pw, &legacy, recorded.as_deref()) == PasswordChoice::KeepCurrent => {
+        Some(StoredUser { password: pw, .. })
+            if merge_password(&pw, &legacy, recorded.as_deref()) == PasswordChoice::KeepCurrent =>
+        {
             s.passwords_kept += 1;
-            pw.clone()
+            pw
         }
         _ => legacy.clone(),
     };
-    tx.prepare_cached(
-        "INSERT INTO users (id, username, username_key, password, mail, is_admin, token_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
-         ON CONFLICT (id) DO UPDATE SET username = excluded.username,
-           username_key = excluded.username_key, mail = excluded.mail,
-           is_admin = excluded.is_admin, password = excluded.password,
-           token_version = token_version + (password <> excluded.password)",
-    )?
-    .execute(params![id, name, key, password, row.text("mail")?, row.flag("is_admin")?])?;
+    let user = ImportedUser {
+        id,
+        username: name,
+        username_key: key,
+        password,
+        mail: row.text("mail")?,
+        is_admin: row.flag("is_admin")?,
+    };
+    work::upsert_user(tx, &user)?;
     meta::set(tx, &meta_key, &legacy)?;
     Ok(true)
 }
 
 /// A name taken by another account would only fail as a bare UNIQUE error; say whose it is.
 fn check_name_free(tx: &Transaction, id: i64, name: &str, key: &str) -> RowResult<()> {
-    let other: Option<i64> = tx
-        .prepare_cached("SELECT id FROM users WHERE username_key = ?1 AND id <> ?2")?
-        .query_row(params![key, id], |r| r.get(0))
-        .optional()?;
-    match other {
+    match work::name_owner_other_than(tx, key, id)? {
         Some(other) => {
             Err(RowError(format!("user name `{name}` (id {id}) is already used by user id {other} (names compare case-insensitively, trailing spaces ignored)")))
         }
@@ -114,67 +110,34 @@ pub(crate) fn parse_alarms(text: &str) -> (BTreeSet<i64>, u64) {
 }
 
 /// `user_fields`: the profile row is upserted; alarm ids are parked in a temporary table and
-/// turned into map rows at the end ([`resolve_alarms`]), when all maps are known.
+/// turned into map rows at the end ([`work::resolve_alarms`], which has the rule), when all
+/// maps are known.
 pub(super) fn user_fields(tx: &Transaction, row: &Row, s: &mut Summary) -> RowResult<bool> {
     let id = row.int("id")?;
-    tx.prepare_cached(
-        "INSERT INTO user_fields (user_id, discord_handle, tm20_login, tmnf_login)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (user_id) DO UPDATE SET discord_handle = excluded.discord_handle,
-           tm20_login = excluded.tm20_login, tmnf_login = excluded.tmnf_login",
-    )?
-    .execute(params![
-        id,
-        row.text_or("discord_handle", ""),
-        row.text_or("tm20_login", ""),
-        row.text_or("tmnf_login", ""),
-    ])?;
+    let fields = Fields {
+        discord: row.text_or("discord_handle", ""),
+        tm20: row.text_or("tm20_login", ""),
+        tmnf: row.text_or("tmnf_login", ""),
+    };
+    work::upsert_user_fields(tx, id, &fields)?;
     let (ids, bad) = parse_alarms(&row.text_or("alarms", ""));
     s.alarms_unparsable += bad;
-    let mut st =
-        tx.prepare_cached("INSERT OR IGNORE INTO temp.import_alarms (user_id, kacky_id_int) VALUES (?1, ?2)")?;
     for kid in ids {
-        st.execute([id, kid])?;
+        work::park_alarm(tx, id, kid)?;
     }
     Ok(true)
 }
 
-/// The alarm rule: the old alarms carry no event, so a kacky id means the map with that
-/// `kacky_id_int` in the most recent event (highest `events.id`) that has one. Ids matching no
-/// map are counted and dropped. Returns (alarms resolved, entries without a map).
-pub(super) fn resolve_alarms(tx: &Transaction) -> rusqlite::Result<(u64, u64)> {
-    tx.execute_batch(
-        "CREATE TEMP TABLE import_alarm_maps AS
-         SELECT a.user_id, (SELECT m.id FROM maps m WHERE m.kacky_id_int = a.kacky_id_int
-                            ORDER BY m.event_id DESC, m.id DESC LIMIT 1) AS map_id
-         FROM temp.import_alarms a;
-         INSERT OR IGNORE INTO alarms (user_id, map_id)
-         SELECT user_id, map_id FROM temp.import_alarm_maps WHERE map_id IS NOT NULL;",
-    )?;
-    let (found, missing): (i64, i64) =
-        tx.query_row("SELECT COUNT(map_id), COUNT(*) - COUNT(map_id) FROM temp.import_alarm_maps", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    tx.execute_batch("DROP TABLE temp.import_alarm_maps")?;
-    Ok((found.unsigned_abs(), missing.unsigned_abs()))
-}
-
 /// `spreadsheet`: personal notes, upserted by (user, map); NULLs get the column defaults.
 pub(super) fn spreadsheet(tx: &Transaction, row: &Row, _: &mut Summary) -> RowResult<bool> {
-    tx.prepare_cached(
-        "INSERT INTO spreadsheet (user_id, map_id, map_diff, map_pb, map_rank, clip)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (user_id, map_id) DO UPDATE SET map_diff = excluded.map_diff,
-           map_pb = excluded.map_pb, map_rank = excluded.map_rank, clip = excluded.clip",
-    )?
-    .execute(params![
-        row.int("user_id")?,
-        row.int("map_id")?,
-        row.int_or("map_diff", 0)?,
-        row.int_or("map_pb", 0)?,
-        row.int_or("map_rank", 0)?,
-        row.text_or("clip", ""),
-    ])?;
+    let (user_id, map_id) = (row.int("user_id")?, row.int("map_id")?);
+    let cols = SheetCols {
+        map_diff: row.int_or("map_diff", 0)?,
+        map_pb: row.int_or("map_pb", 0)?,
+        map_rank: row.int_or("map_rank", 0)?,
+        clip: row.text_or("clip", ""),
+    };
+    work::upsert_sheet_row(tx, user_id, map_id, &cols)?;
     Ok(true)
 }
 
@@ -182,11 +145,7 @@ pub(super) fn spreadsheet(tx: &Transaction, row: &Row, _: &mut Summary) -> RowRe
 pub(super) fn revoked_token(tx: &Transaction, row: &Row, _: &mut Summary) -> RowResult<bool> {
     let date = row.text("date")?;
     let revoked_at = unix_time(&date).ok_or_else(|| RowError(format!("column `date`: `{date}` is not a date-time")))?;
-    tx.prepare_cached(
-        "INSERT INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (jti) DO NOTHING",
-    )?
-    .execute(params![row.text("jti")?, revoked_at, revoked_at + REVOCATION_TTL_S])?;
+    work::insert_revoked_token(tx, &row.text("jti")?, revoked_at, revoked_at + REVOCATION_TTL_S)?;
     Ok(true)
 }
 

@@ -4,7 +4,8 @@
 //! transaction: any problem (an unreadable statement, a row breaking a constraint, a missing
 //! required value) rolls everything back and is reported with the dump line and table. Rows are
 //! upserted by primary key, so running the same dump twice is harmless; see [`accounts`] for
-//! how accounts merge and [`accounts::resolve_alarms`] for how alarm ids become maps.
+//! how accounts merge and [`db::import::resolve_alarms`] for how alarm ids become maps. All SQL
+//! is in [`crate::db`]: [`db::history`] for the history tables, [`db::import`] for the rest.
 //! Statements other than INSERT, and tables the old schema did not have, are skipped with a
 //! note in the [`Summary`].
 
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use rusqlite::{Transaction, TransactionBehavior};
 
-use crate::db::{meta, Db, DbError};
+use crate::db::{self, meta, Db, DbError};
 use dump::{DumpError, DumpReader, Insert, Statement};
 use row::{Columns, Row, RowResult};
 
@@ -137,7 +138,7 @@ impl Summary {
     /// Empties `tmx_tmlogin_mapping` once per import, before the dump's rows go in.
     pub(crate) fn replace_mapping(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
         if !self.mapping_replaced {
-            tx.execute("DELETE FROM tmx_tmlogin_mapping", [])?;
+            db::history::clear_mapping(tx)?;
             self.mapping_replaced = true;
         }
         Ok(())
@@ -154,11 +155,7 @@ pub fn import_file(db: &Db, path: &Path, show_progress: bool) -> Result<Summary,
     let bar = progress_bar(total, show_progress);
     let mut conn = db.conn()?;
     let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
-    tx.execute_batch(
-        "CREATE TEMP TABLE import_wr (id INTEGER PRIMARY KEY);
-         CREATE TEMP TABLE import_alarms (user_id INTEGER, kacky_id_int INTEGER,
-           PRIMARY KEY (user_id, kacky_id_int)) WITHOUT ROWID;",
-    )?;
+    db::import::create_work_tables(&tx)?;
     let mut summary = Summary::default();
     let read = read_all(&tx, &mut reader, &bar, &mut summary);
     bar.finish_and_clear();
@@ -196,12 +193,11 @@ fn progress_bar(total: u64, show: bool) -> ProgressBar {
 /// never loads over imported data. A dump without events (accounts only) leaves the marker
 /// alone, so a new database still gets the built-in history at the first start.
 fn finish(tx: &Transaction, summary: &mut Summary) -> Result<(), ImportError> {
-    let (alarms, without_map) = accounts::resolve_alarms(tx)?;
+    let (alarms, without_map) = db::import::resolve_alarms(tx)?;
     summary.count("alarms", alarms);
     summary.alarms_without_map = without_map;
-    tx.execute_batch("DROP TABLE temp.import_wr; DROP TABLE temp.import_alarms;")?;
-    let has_events: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
-    if has_events {
+    db::import::drop_work_tables(tx)?;
+    if db::history::has_events(tx)? {
         meta::set(tx, "history_seeded", "1")?;
     }
     Ok(())
