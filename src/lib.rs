@@ -63,7 +63,11 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     Ok(AppState {
-        records: Arc::new(records::RecordsClient::from_settings(&settings, current_ids)),
+        records: Arc::new(records::Records::new(
+            records::RecordsClient::from_settings(&settings, current_ids),
+            db.clone(),
+            (settings.eventtype, settings.edition),
+        )),
         cache: Arc::default(),
         hasher: Arc::new(hashpool::HashPool::new(hashpool::default_threads())),
         dummy_hash: auth::hash_password("not-a-real-password").into(),

@@ -35,7 +35,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// Last success and last failure of the records API (failures behind `/pb` and
 /// `/performance` are answered with empty data, so this is where they show).
 fn records_health(state: &AppState) -> serde_json::Value {
-    let h = state.records.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let h = state.records.client.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
     json!({
         "last_ok": h.last_ok.map(|t| t.to_rfc3339()),
         "last_error": h.last_error.as_ref().map(|(_, e)| e.clone()),

@@ -105,11 +105,11 @@ fn time_left(view: &ServerView, now: DateTime<Utc>) -> i64 {
 /// always renders.
 async fn finished_ids(state: &AppState, user: Option<&CurrentUser>) -> HashSet<i64> {
     let Some(user) = user else { return HashSet::new() };
-    let login = match super::records::game_login(state, user.id, state.settings.eventtype).await {
+    let login = match state.records.game_login(user.id, state.settings.eventtype).await {
         Ok(l) if !l.is_empty() => l,
         _ => return HashSet::new(),
     };
-    match super::records::finished_pbs(state, &login).await {
+    match state.records.finished_pbs(&login).await {
         Ok(pbs) => pbs.into_keys().collect(),
         Err(e) => {
             tracing::warn!("finished maps of {login} unavailable: {e:?}");
@@ -129,7 +129,7 @@ async fn nextunfinned(
     if !state.event_running(now) {
         return Ok(text("Competition Over"));
     }
-    let unfinished = super::records::unfinned_ids(&state, &login).await?;
+    let unfinished = state.records.unfinned_ids(&login).await?;
     let snapshot = state.live.snapshot();
     let known = snapshot.known(state.live.lineup());
     let views: Vec<ServerView> = live_servers(&state, &known, now).into_iter().map(|(_, v)| v).collect();

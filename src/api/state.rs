@@ -22,7 +22,8 @@ pub struct AppState {
     pub jwt: Arc<crate::auth::Jwt>,
     pub limiter: Arc<crate::ratelimit::RateLimiter>,
     pub mailer: Arc<crate::mail::Mailer>,
-    pub records: Arc<crate::records::RecordsClient>,
+    /// The records API and the look-ups built on it.
+    pub records: Arc<crate::records::Records>,
     /// Serialized anonymous answers, invalidated by admin writes.
     pub cache: Arc<super::cache::ResponseCache>,
     /// Threads for argon2 work.

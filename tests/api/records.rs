@@ -224,3 +224,47 @@ async fn nextunfinned_lists_the_soonest_unfinished_maps() {
     assert!(line.starts_with("Next unfinished map"), "{line}");
     assert!(line.contains(&format!("in {minimum} minutes")) && line.contains("(Server "), "{line}");
 }
+
+/// A login with `/`, `?`, `..` and `%` reaches the records API as exactly one path segment,
+/// from the profile (`/pb`, `/performance`, `/fin`, the dashboard) and from a bot's URL.
+#[tokio::test]
+async fn logins_are_one_path_segment_upstream() {
+    let (app, st, _fake) = setup().await;
+    let token = app.register_login("evil", "password1").await;
+    let login = "../../x?y=%2F#z";
+    let (s, _) = app.post_json("/usermgnt", json!({"tmnf": login}), Some(&token)).await;
+    assert_eq!(s, 200);
+    st.seen.lock().unwrap().clear();
+    app.get_auth("/pb/kk", &token).await;
+    app.get_auth("/performance/kk", &token).await;
+    app.get_auth("/fin", &token).await;
+    let check = |seen: Vec<String>, encoded: &str| {
+        for path in &seen {
+            let uri: axum::http::Uri = path.parse().unwrap();
+            assert!(uri.query().is_none(), "no query smuggled in: {path}");
+            let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
+            assert_eq!(segments.get(1), Some(&encoded), "{path}");
+            assert!(matches!(segments[0], "pb" | "performance"), "{path}");
+            assert!(segments.len() <= 4 && segments[2] == "KK", "{path}");
+        }
+    };
+    let seen = st.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "pb, performance, and the event's pb for /fin: {seen:?}");
+    check(seen, "..%2F..%2Fx%3Fy%3D%252F%23z");
+    // The same characters through a bot's path (`%2F` decodes to `/` inside the segment).
+    st.seen.lock().unwrap().clear();
+    app.get("/event/..%2F..%2Fx%3Fy=%252F%23w/finned").await;
+    app.get("/event/..%2F..%2Fx%3Fy=%252F%23w/unfinned").await;
+    let seen = st.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "the second is a cache hit: {seen:?}");
+    check(seen, "..%2F..%2Fx%3Fy%3D%252F%23w");
+    // The generic proxy cannot climb out of the API either: dot segments are refused.
+    st.seen.lock().unwrap().clear();
+    let (status, body) = app.get("/records/a/..%2F..%2Fadmin").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["msg"].as_str().unwrap().contains(".."));
+    let (status, _) = app.get("/records/event/leaderboard%3Fx/kk").await;
+    assert_eq!(status, 200);
+    let seen = st.seen.lock().unwrap().clone();
+    assert_eq!(seen, ["/event/leaderboard%3Fx/kk"]);
+}

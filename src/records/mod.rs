@@ -1,17 +1,29 @@
 //! Client of the records API (personal bests, finish counts, leaderboards), which is a
 //! separate service. Calls go straight to `records_api_url` with the `X-ApiKey` header (the
 //! old backend went through its own public URL), time out after 5 s, and successful answers
-//! are cached for 30 s so a busy page does not hammer the upstream. In testing mode built-in
-//! fixtures answer instead, so offline setups work.
+//! are cached for 30 s (moka: size-bounded, one upstream call for concurrent misses) so a busy
+//! page does not hammer the upstream. In testing mode built-in fixtures answer instead, so
+//! offline setups work.
+//!
+//! Paths are given as segments and each one is percent-encoded: a player's login (from their
+//! profile, or a bot's URL) is one segment of the upstream path, whatever characters it holds,
+//! and can never reach another upstream path with the API key. [`lookup`] has the look-ups the
+//! pages and bots make (game logins from the database, PBs filtered to the current event).
 
-use std::collections::HashMap;
 use std::io::Read as _;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use serde_json::{json, Value};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
 
 use crate::config::Settings;
+use fixtures::Fixtures;
+
+mod fixtures;
+pub mod lookup;
+
+pub use lookup::{LookupError, Records};
 
 /// How long an upstream call may take.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -19,8 +31,20 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 /// How much of an answer body is read; the rest is cut off.
 const BODY_LIMIT: u64 = 8 * 1024 * 1024;
-/// Above this many entries, expired ones are swept.
-const CACHE_SWEEP_AT: usize = 2_000;
+/// Most bytes of answer bodies kept in the cache.
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Everything but the RFC 3986 unreserved characters is encoded in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The path of `segments`, each percent-encoded. A `.` or `..` segment is refused (servers may
+/// resolve even their encoded forms), so no segment can climb the path.
+pub fn encode_path(segments: &[String]) -> Result<String, RecordsError> {
+    if let Some(dots) = segments.iter().find(|s| *s == "." || *s == "..") {
+        return Err(RecordsError::BadSegment(dots.clone()));
+    }
+    Ok(segments.iter().map(|s| utf8_percent_encode(s, SEGMENT).to_string()).collect::<Vec<_>>().join("/"))
+}
 
 /// An upstream answer: status and body text.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +71,9 @@ pub enum RecordsError {
     /// Connection refused, DNS, TLS … (→ 502).
     #[error("the records API is unreachable: {0}")]
     Unreachable(String),
+    /// A path segment that would climb the path (→ 400; nothing is sent).
+    #[error("`{0}` is not allowed as a records path segment or login")]
+    BadSegment(String),
 }
 
 /// Health facts for `/healthz`.
@@ -61,7 +88,8 @@ pub struct RecordsClient {
     base: String,
     key: String,
     fixtures: Option<Fixtures>,
-    cache: Mutex<HashMap<String, (Instant, Upstream)>>,
+    /// Successful answers by URL.
+    cache: moka::sync::Cache<String, Upstream>,
     pub health: Mutex<RecordsHealth>,
 }
 
@@ -81,31 +109,36 @@ impl RecordsClient {
             base: s.records_api_url.trim_end_matches('/').to_owned(),
             key: s.records_api_key.expose().to_owned(),
             fixtures,
-            cache: Mutex::new(HashMap::new()),
+            cache: moka::sync::Cache::builder()
+                .max_capacity(CACHE_BYTES)
+                .weigher(|url: &String, up: &Upstream| u32::try_from(url.len() + up.body.len()).unwrap_or(u32::MAX))
+                .time_to_live(CACHE_TTL)
+                .build(),
             health: Mutex::new(RecordsHealth::default()),
         }
     }
 
-    /// GET `<base>/<path>?<query>`. Blocking (network): call off the async runtime.
-    pub fn get(&self, path: &str, query: Option<&str>) -> Result<Upstream, RecordsError> {
+    /// GET `<base>/<segments…>?<query>`, each segment percent-encoded. Successful answers come
+    /// from the cache for 30 s; concurrent misses of one URL make one upstream call. Blocking
+    /// (network): call off the async runtime.
+    pub fn get(&self, segments: &[String], query: Option<&str>) -> Result<Upstream, RecordsError> {
+        let path = encode_path(segments)?;
         let url = match query {
-            Some(q) if !q.is_empty() => format!("{}/{}?{q}", self.base, path.trim_start_matches('/')),
-            _ => format!("{}/{}", self.base, path.trim_start_matches('/')),
+            Some(q) if !q.is_empty() => format!("{}/{path}?{q}", self.base),
+            _ => format!("{}/{path}", self.base),
         };
-        if let Some(hit) = self.cached(&url) {
-            return Ok(hit);
-        }
-        let result = match &self.fixtures {
-            Some(f) => Ok(f.answer(path)),
-            None => self.fetch(&url),
-        };
-        self.note(&result);
-        if let Ok(up) = &result {
-            if up.ok() {
-                self.store(url, up.clone());
+        let fetched = self.cache.try_get_with(url.clone(), || {
+            let result = match &self.fixtures {
+                Some(f) => Ok(f.answer(segments)),
+                None => self.fetch(&url),
+            };
+            self.note(&result);
+            match result {
+                Ok(up) if up.ok() => Ok(up),
+                other => Err(NotCached(other)),
             }
-        }
-        result
+        });
+        fetched.or_else(|e: Arc<NotCached>| e.0.clone())
     }
 
     fn fetch(&self, url: &str) -> Result<Upstream, RecordsError> {
@@ -121,19 +154,6 @@ impl RecordsClient {
         Ok(Upstream { status, body })
     }
 
-    fn cached(&self, url: &str) -> Option<Upstream> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.get(url).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, up)| up.clone())
-    }
-
-    fn store(&self, url: String, up: Upstream) {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() > CACHE_SWEEP_AT {
-            cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
-        }
-        cache.insert(url, (Instant::now(), up));
-    }
-
     fn note(&self, result: &Result<Upstream, RecordsError>) {
         let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
         let now = chrono::Utc::now();
@@ -145,55 +165,15 @@ impl RecordsClient {
     }
 }
 
+/// An outcome that is not cached (an error, or a non-2xx answer), handed to every waiter.
+struct NotCached(Result<Upstream, RecordsError>);
+
 /// Sorts a ureq error (of the request or of reading the body) into timeout or unreachable.
 fn classify(e: ureq::Error) -> RecordsError {
     match e {
         ureq::Error::Timeout(_) => RecordsError::Timeout,
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => RecordsError::Timeout,
         e => RecordsError::Unreachable(e.to_string()),
-    }
-}
-
-/// Testing-mode answers in the records API's shapes: every login has finished a
-/// deterministic third of the current event's maps.
-struct Fixtures {
-    edition: i64,
-    ids: Vec<i64>,
-}
-
-impl Fixtures {
-    fn answer(&self, path: &str) -> Upstream {
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let body = match parts.as_slice() {
-            ["pb", login, ..] => self.pbs(login),
-            ["performance", login, _] => {
-                json!([{ "edition": self.edition, "fins": self.finished(login).count() }])
-            }
-            ["event", "leaderboard", _, _] => json!([
-                {"avg": 3.7, "fins": 75, "login": "plastorex", "nick": "sexyboii", "rank": 1},
-                {"avg": 4.2, "fins": 70, "login": "simo_900", "nick": "$abcsimo_$777900", "rank": 2},
-                {"avg": 69.69, "fins": 20, "login": "amgreborn", "nick": "k$cba*$z$gm", "rank": 7},
-                {"avg": 134.0, "fins": 3, "login": "corkscrew", "nick": "corkscrew", "rank": 17}
-            ]),
-            ["event", "leaderboard", _, _, login] => {
-                json!({"avg": 12.5, "fins": self.finished(login).count(), "login": login, "nick": login, "rank": 42})
-            }
-            _ => return Upstream { status: 404, body: "\"not in the testing fixtures\"".into() },
-        };
-        Upstream { status: 200, body: body.to_string() }
-    }
-
-    fn finished<'a>(&'a self, login: &str) -> impl Iterator<Item = i64> + 'a {
-        let salt = login.bytes().map(i64::from).sum::<i64>();
-        self.ids.iter().copied().filter(move |id| (id + salt).rem_euclid(3) == 0)
-    }
-
-    fn pbs(&self, login: &str) -> Value {
-        let entries = self.finished(login).enumerate().map(|(i, id)| {
-            let pb = json!({"date": 1_692_000_000.0 + i as f64 * 3600.0, "kacky_rank": 1 + i % 7, "score": 20_000 + id * 37 % 9_000});
-            (id.to_string(), pb)
-        });
-        Value::Object(entries.collect())
     }
 }
 
@@ -210,6 +190,16 @@ mod tests {
         // A timeout while reading the body comes back wrapped in an io::Error.
         let wrapped = ureq::Error::Timeout(ureq::Timeout::RecvBody).into_io();
         assert_eq!(classify(ureq::Error::from(wrapped)), RecordsError::Timeout);
+    }
+
+    #[test]
+    fn segments_are_encoded_one_by_one() {
+        let s = |v: &[&str]| encode_path(&v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>());
+        assert_eq!(s(&["pb", "../../x?y=", "KK"]).unwrap(), "pb/..%2F..%2Fx%3Fy%3D/KK");
+        assert_eq!(s(&["event", "a b#c%d", "7"]).unwrap(), "event/a%20b%23c%25d/7");
+        assert_eq!(s(&["plain_login-1.x~"]).unwrap(), "plain_login-1.x~");
+        assert_eq!(s(&["pb", "..", "KK"]), Err(RecordsError::BadSegment("..".into())));
+        assert!(s(&["."]).is_err());
     }
 
     #[test]
