@@ -131,7 +131,11 @@ pub struct Background {
 impl Background {
     /// Starts the game-server poller, the live feed and the notifier on the current runtime.
     pub fn start(state: &AppState) -> Self {
-        Self { _poller: live::poller::start(state), _feed: live::feed::start(state), _notifier: notify::start(state) }
+        Self {
+            _poller: live::poller::start(state.into()),
+            _feed: live::feed::start(state.into()),
+            _notifier: notify::start(state),
+        }
     }
 }
 

@@ -53,3 +53,16 @@ impl AppState {
         self.window.is_some_and(|w| w.is_active(now))
     }
 }
+
+/// The live tasks' share of the state: they get only what they need.
+impl From<&AppState> for crate::live::LiveContext {
+    fn from(s: &AppState) -> Self {
+        Self {
+            live: s.live.clone(),
+            clock: s.clock.clone(),
+            window: s.window,
+            interval: std::time::Duration::from_secs(s.settings.poll_interval_s),
+            shutdown: s.shutdown.clone(),
+        }
+    }
+}

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::schedule::Play;
 use super::state::MapChange;
-use crate::api::AppState;
+use super::LiveContext;
 
 /// The longest sleep between two looks, so the start of the event window is noticed.
 const MAX_SLEEP_S: i64 = 60;
@@ -29,14 +29,14 @@ impl Drop for FeedGuard {
 }
 
 /// Starts the task (needs a tokio runtime); it also ends when the server shuts down.
-pub fn start(state: &AppState) -> FeedGuard {
+pub fn start(state: LiveContext) -> FeedGuard {
     if state.live.lineup().servers.is_empty() {
         return FeedGuard(None);
     }
-    FeedGuard(Some(tokio::spawn(run(state.clone()))))
+    FeedGuard(Some(tokio::spawn(run(state))))
 }
 
-async fn run(state: AppState) {
+async fn run(state: LiveContext) {
     let mut snapshots = state.live.watch();
     let mut announced: HashMap<i64, Play> = HashMap::new();
     loop {

@@ -15,3 +15,15 @@ pub mod timetable;
 pub use lineup::Lineup;
 pub use poller::{poll_now, PollerGuard};
 pub use state::{Live, LiveSnapshot};
+
+/// What the live background tasks (poller, feed) need, and nothing else: the live state, the
+/// clock, the event window, the poll interval and the shutdown signal. Built from the
+/// application state with `From<&AppState>` (in `api::state`), so `live` never sees the rest.
+#[derive(Clone)]
+pub struct LiveContext {
+    pub live: Live,
+    pub clock: crate::clock::Clock,
+    pub window: Option<crate::event::EventWindow>,
+    pub interval: std::time::Duration,
+    pub shutdown: tokio_util::sync::CancellationToken,
+}

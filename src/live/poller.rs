@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinHandle;
 
 use super::gameserver;
-use crate::api::AppState;
+use super::schedule::whole_seconds;
+use super::{Live, LiveContext};
 use crate::config::Settings;
 
 /// Upper bounds of the HTTP timeouts; below them the poll interval wins, so a hanging API never
@@ -197,54 +198,63 @@ impl Drop for PollerGuard {
 /// Starts the background task (needs a tokio runtime). Without servers there is nothing to
 /// poll and no task. In testing mode the first poll is made right here, so the demo's
 /// dashboard is filled from the very first request.
-pub fn start(state: &AppState) -> PollerGuard {
-    if state.live.lineup().servers.is_empty() {
+pub fn start(ctx: LiveContext) -> PollerGuard {
+    if ctx.live.lineup().servers.is_empty() {
         tracing::info!("no game servers configured: the live dashboard stays empty");
         return PollerGuard(None);
     }
-    if let (Source::Fixture, Ok(_running)) = (state.live.source(), state.live.try_lock_poll()) {
-        let (body, now) = fixture(state);
-        merge_and_publish(state, body, now);
+    if let (Source::Fixture, Ok(_running)) = (ctx.live.source(), ctx.live.try_lock_poll()) {
+        let (body, now) = fixture(&ctx);
+        merge_and_publish(&ctx.live, body, now);
     }
-    PollerGuard(Some(tokio::spawn(run(state.clone()))))
+    PollerGuard(Some(tokio::spawn(run(ctx))))
 }
 
-/// One poll now, then one every `poll_interval_s` while the event window is active.
-async fn run(state: AppState) {
-    poll_now(&state).await;
-    let mut ticker = tokio::time::interval(Duration::from_secs(state.settings.poll_interval_s.max(1)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await;
-    loop {
+/// One poll now, then one every `poll_interval_s` while the event window is active; ends at
+/// shutdown.
+async fn run(ctx: LiveContext) {
+    let shutdown = ctx.shutdown.clone();
+    let polling = async {
+        poll_now(ctx.clone()).await;
+        let mut ticker = tokio::time::interval(ctx.interval.max(Duration::from_secs(1)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
-        if state.window.is_some_and(|w| w.is_active(state.clock.now())) {
-            poll_now(&state).await;
+        loop {
+            ticker.tick().await;
+            if ctx.window.is_some_and(|w| w.is_active(ctx.clock.now())) {
+                poll_now(ctx.clone()).await;
+            }
         }
+    };
+    tokio::select! {
+        () = polling => {}
+        () = shutdown.cancelled() => {}
     }
 }
 
 /// Polls once and publishes the result; waits for a poll already running. Never fails and
 /// never panics: even a panic inside the poll only becomes the snapshot's `last_error`.
 /// Public so tests (and an admin action) can poll without waiting for the timer.
-pub async fn poll_now(state: &AppState) {
-    let live = state.live.clone();
+pub async fn poll_now(ctx: impl Into<LiveContext>) {
+    let ctx = ctx.into();
+    let live = ctx.live.clone();
     let _running = live.lock_poll().await;
-    if let Err(e) = tokio::spawn(poll_once(state.clone())).await {
+    let clock = ctx.clock.clone();
+    if let Err(e) = tokio::spawn(poll_once(ctx)).await {
         let reason = format!("the poll failed unexpectedly: {e}");
         tracing::error!("{reason}");
-        live.publish(live.snapshot().after_failure(state.clock.now(), reason));
+        live.publish(live.snapshot().after_failure(clock.now(), reason));
     }
 }
 
 /// Fetches, parses and merges one answer.
-async fn poll_once(state: AppState) {
-    let (body, now) = fetch(&state).await;
-    merge_and_publish(&state, body, now);
+async fn poll_once(ctx: LiveContext) {
+    let (body, now) = fetch(&ctx).await;
+    merge_and_publish(&ctx.live, body, now);
 }
 
 /// Parses an answer observed at `now` and publishes the merged state.
-fn merge_and_publish(state: &AppState, body: Result<String, PollError>, now: DateTime<Utc>) {
-    let live = &state.live;
+fn merge_and_publish(live: &Live, body: Result<String, PollError>, now: DateTime<Utc>) {
     let parsed = body.map_err(|e| e.to_string()).and_then(|b| gameserver::parse(&b).map_err(|e| e.to_string()));
     let next = match parsed {
         Ok(parsed) => {
@@ -264,23 +274,23 @@ fn merge_and_publish(state: &AppState, body: Result<String, PollError>, now: Dat
 }
 
 /// The answer body (or why there is none) and the instant it describes.
-async fn fetch(state: &AppState) -> (Result<String, PollError>, DateTime<Utc>) {
-    match state.live.source() {
-        Source::Fixture => fixture(state),
+async fn fetch(ctx: &LiveContext) -> (Result<String, PollError>, DateTime<Utc>) {
+    match ctx.live.source() {
+        Source::Fixture => fixture(ctx),
         Source::Http(http) => {
             let http = http.clone();
             let body =
                 tokio::task::spawn_blocking(move || http.get()).await.unwrap_or_else(|e| Err(PollError::Task(e)));
-            (body, state.clock.now())
+            (body, whole_seconds(ctx.clock.now()))
         }
     }
 }
 
 /// Testing mode's answer: the configured servers as if rotating since the window's start.
-fn fixture(state: &AppState) -> (Result<String, PollError>, DateTime<Utc>) {
-    let now = state.clock.now();
-    let start = state.window.map_or(now, |w| w.start);
-    (Ok(gameserver::fixture_body(&state.live.lineup().sims(), start, now)), now)
+fn fixture(ctx: &LiveContext) -> (Result<String, PollError>, DateTime<Utc>) {
+    let now = whole_seconds(ctx.clock.now());
+    let start = ctx.window.map_or(now, |w| w.start);
+    (Ok(gameserver::fixture_body(&ctx.live.lineup().sims(), start, now)), now)
 }
 
 #[cfg(test)]
