@@ -1,17 +1,34 @@
 //! # kacky-backend
 //!
 //! One binary serving the Kacky event website's API: the KK/KR history, accounts and personal
-//! spreadsheets, the live event dashboard and the admin tools, backed by one SQLite file.
+//! spreadsheets, the live event dashboard and schedule, alarm notifications and the admin
+//! tools, backed by one SQLite file.
 //!
 //! A tour, following a request:
 //! - [`config`] reads the three YAML files of the old system (plus `KACKY_*` overrides) into
-//!   [`config::Settings`]; with no files at all it yields a demo configuration.
+//!   [`config::Settings`]; every key is declared once; with no files at all it yields a demo.
+//! - [`domain`] holds the types every layer shares (event type, edition, kacky id, difficulty,
+//!   user name, password rule), parsed once at the edge and trusted past it.
 //! - [`prepare`] opens the database ([`db::Db`]: r2d2 pool, pragmas), applies the embedded
 //!   migrations and loads the embedded history seed ([`db::seed`]) into an empty database.
-//! - [`api::router`] holds the route table; handlers validate input, call `db::…` functions
-//!   through [`db::Db::run`] (off the async runtime) and answer JSON in the old shapes.
+//!   All SQL lives below [`db`], one module per aggregate; [`db::history`] writes events, maps
+//!   and world records for the seed, the import and the admin upload alike.
+//! - [`api::router`] holds the route table. Infrastructure shared by the handler modules sits
+//!   in `api/{state,error,response,input,auth,cache}.rs`: [`api::AppState`], one
+//!   [`api::ApiError`] for every failure (429s and auth rejections included), the auth
+//!   extractors, the shared answers. Handler modules import none of each other; they validate
+//!   input into domain types, call `db::…` through [`db::Db::run`] (off the async runtime) and
+//!   answer JSON in the old shapes.
+//! - [`live`]: the poller asks the game servers where they are ([`live::poller`]), the
+//!   rotation math projects that to any instant ([`live::rotation`], [`live::schedule`]), and
+//!   the [`live::timetable`] with absolute play times, built once per second and snapshot,
+//!   feeds `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier.
+//! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
+//!   talks to the records API; [`mail`] sends reset mails; [`auth`] signs tokens and hashes
+//!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses.
 //! - [`event`] decides the event phase from the configured window and the injectable [`clock`].
-//! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML.
+//! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML; [`import`]
+//!   reads the old MariaDB dump.
 #![forbid(unsafe_code)]
 
 use std::future::Future;

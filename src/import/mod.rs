@@ -3,7 +3,7 @@
 //! The dump is streamed statement by statement ([`dump::DumpReader`]) into ONE SQLite
 //! transaction: any problem (an unreadable statement, a row breaking a constraint, a missing
 //! required value) rolls everything back and is reported with the dump line and table. Rows are
-//! upserted by primary key, so running the same dump twice is harmless; see [`accounts`] for
+//! upserted by primary key, so running the same dump twice is harmless; see `accounts` for
 //! how accounts merge and [`db::import::resolve_alarms`] for how alarm ids become maps. All SQL
 //! is in [`crate::db`]: [`db::history`] for the history tables, [`db::import`] for the rest.
 //! Statements other than INSERT, and tables the old schema did not have, are skipped with a

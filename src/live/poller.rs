@@ -44,7 +44,7 @@ pub struct HttpSource {
 /// Why a poll brought no usable body. The `Display` texts end up in `/healthz`
 /// (`gameserver.last_error`) and in the log, so none of them may contain the game-server
 /// password: variants holding text from ureq (whose errors can quote the URL, and with it
-/// `?password=…`) get it redacted when they are made, see [`HttpSource::get`].
+/// `?password=…`) get it redacted when they are made, see `HttpSource::get`.
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
     /// No answer within the read timeout, while connecting/waiting or while reading the body.
