@@ -9,8 +9,10 @@
 //! Passwords are argon2id PHC strings; accounts imported from the old system hold
 //! `sha256$<hex>` (unsalted SHA-256) and are upgraded on their next successful login.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
+use std::cell::RefCell;
+
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm as Argon2Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
@@ -27,10 +29,43 @@ pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+/// The highest memory cost a stored hash may ask for (KiB); ours use 19 MiB.
+const MAX_M_COST_KIB: u32 = 256 * 1024;
+
+thread_local! {
+    /// argon2's working memory, kept per hashing thread and reused: a fresh 19 MiB block per
+    /// hash stays with the allocator afterwards, so a login storm would leave the process
+    /// large (see `bench/README.md`).
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs argon2 into `out` with this thread's reused working memory.
+fn argon2_into(argon: &Argon2, pwd: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+    BLOCKS.with_borrow_mut(|blocks| {
+        let n = argon.params().block_count();
+        if blocks.len() < n {
+            blocks.resize(n, Block::default());
+        }
+        argon.hash_password_into_with_memory(pwd, salt, out, &mut blocks[..n])
+    })
+}
+
 /// Hashes a new password with argon2id (OWASP parameters) and a fresh 16-byte salt from the
-/// OS random number generator (`getrandom`). CPU-heavy: call off the runtime.
+/// OS random number generator, as a PHC string. CPU-heavy: call off the runtime.
 pub fn hash_password(pwd: &str) -> String {
-    Argon2::default().hash_password(pwd.as_bytes()).map(|h| h.to_string()).unwrap_or_default()
+    let argon = Argon2::default();
+    let salt = Salt::generate();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let phc = argon2_into(&argon, pwd.as_bytes(), salt.as_ref(), &mut out).ok().and_then(|()| {
+        Some(PasswordHash {
+            algorithm: Argon2Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(argon.params()).ok()?,
+            salt: Some(salt),
+            hash: Some(Output::new(&out).ok()?),
+        })
+    });
+    phc.map(|h| h.to_string()).unwrap_or_default()
 }
 
 /// Result of checking a password against a stored hash.
@@ -48,12 +83,23 @@ pub fn verify_password(pwd: &str, stored: &str) -> Verified {
         let ok = constant_time_eq(sha256_hex(pwd).as_bytes(), legacy.to_ascii_lowercase().as_bytes());
         return if ok { Verified::YesUpgrade(hash_password(pwd)) } else { Verified::No };
     }
-    // Parses the PHC string; its own parameters (not the defaults) are used to verify.
-    if Argon2::default().verify_password(pwd.as_bytes(), stored).is_ok() {
+    if verify_phc(pwd, stored).unwrap_or(false) {
         Verified::Yes
     } else {
         Verified::No
     }
+}
+
+/// Checks an argon2 PHC string with its own algorithm, version and parameters.
+fn verify_phc(pwd: &str, stored: &str) -> Option<bool> {
+    let hash = PasswordHash::new(stored).ok()?;
+    let algorithm = Argon2Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+    let version = hash.version.map_or(Some(Version::default()), |v| Version::try_from(v).ok())?;
+    let params = Params::try_from(&hash).ok().filter(|p| p.m_cost() <= MAX_M_COST_KIB)?;
+    let (salt, expected) = (hash.salt?, hash.hash?);
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(&Argon2::new(algorithm, version, params), pwd.as_bytes(), salt.as_ref(), &mut out).ok()?;
+    Some(constant_time_eq(&out, expected.as_bytes()))
 }
 
 /// Compares two secrets in time independent of where they differ (the length is not hidden).
@@ -289,6 +335,13 @@ mod tests {
         assert_ne!(a, b, "every hash gets its own salt");
         // 16 salt bytes, as argon2 0.5 generated them: 22 characters of unpadded base64.
         assert_eq!(a.split('$').nth(4).map(str::len), Some(22), "{a}");
+        // The crate's own verifier agrees with the hashes made with reused memory.
+        use argon2::password_hash::PasswordVerifier;
+        assert!(Argon2::default().verify_password(b"same", a.as_str()).is_ok());
+        assert!(Argon2::default().verify_password(b"other", a.as_str()).is_err());
+        // A stored hash asking for absurd memory is refused, not computed.
+        let greedy = a.replace("m=19456", "m=4000000");
+        assert_eq!(verify_password("same", &greedy), Verified::No);
     }
 
     #[test]

@@ -44,6 +44,19 @@ impl HashPool {
     }
 }
 
+impl HashPool {
+    /// Runs `f` on a hashing thread and blocks until it is done: for start-up code that runs
+    /// before (or beside) the async runtime, so even the start-up hash uses the pool's memory.
+    pub fn run_blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job).ok()?;
+        rx.recv().ok()
+    }
+}
+
 /// All cores but one, at least one.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))

@@ -77,6 +77,8 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let window = EventWindow::from_settings(&settings, clock.now());
     let live_max_streams = settings.live_max_streams;
     let settings_webhook = settings.discord_webhook_url.clone();
+    // The hash that unknown names are checked against is made on a hashing thread, at start-up.
+    let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
     let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     Ok(AppState {
@@ -86,8 +88,8 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
             (settings.eventtype, settings.edition),
         )),
         cache: Arc::default(),
-        hasher: Arc::new(hashpool::HashPool::new(hashpool::default_threads())),
-        dummy_hash: auth::hash_password("not-a-real-password").into(),
+        dummy_hash: hasher.run_blocking(|| auth::hash_password("not-a-real-password")).unwrap_or_default().into(),
+        hasher,
         jwt: Arc::new(auth::Jwt::new(settings.jwt_secret.expose())),
         limiter: Arc::new(ratelimit::RateLimiter::new(settings.login_rate_per_min)),
         mailer: Arc::new(mail::Mailer::from_settings(&settings)),
