@@ -128,6 +128,8 @@ async fn update_profile(
     };
     let update = ProfileUpdate { tmnf, tm20, discord, password_hash, mail_hash: mail.map(|m| auth::sha256_hex(&m)) };
     state.db.run(move |c| db::users::update_profile(c, user.id, &update)).await?;
+    // Game logins show in the user's live answers (finished flags).
+    state.cache.user_wrote(user.id);
     Ok(ok())
 }
 

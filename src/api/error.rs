@@ -56,6 +56,16 @@ impl ApiError {
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         Self::Internal(e.into())
     }
+    /// The error of a computation shared by several callers (the cache hands each an `Arc`).
+    pub fn shared(e: std::sync::Arc<ApiError>) -> Self {
+        std::sync::Arc::try_unwrap(e).unwrap_or_else(|e| match &*e {
+            Self::BadPath => Self::BadPath,
+            Self::Body(status, body) => Self::Body(*status, body.clone()),
+            Self::Msg(status, msg) => Self::Msg(*status, msg.clone()),
+            Self::TooMany { what, retry_after_s } => Self::TooMany { what, retry_after_s: *retry_after_s },
+            Self::Internal(inner) => Self::Internal(anyhow::anyhow!("{inner:#}")),
+        })
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -20,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::{CurrentUser, OptionalUser};
 use super::input::int_param;
-use super::response::{text, SheetRow};
+use super::response::{per_caller, text, SheetRow, LIVE};
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db;
 use crate::db::maps::MapRow;
@@ -153,37 +154,43 @@ async fn nextunfinned(
 }
 
 /// The current event's sheet rows, by kacky id, with the user's columns when logged in. The
-/// anonymous rows are shared between requests for a few seconds (see `EventRows`).
+/// anonymous rows are shared by every live answer (see [`super::cache::ResponseCache::event_rows`]).
 async fn current_sheet(state: &AppState, user: Option<&CurrentUser>) -> Result<Arc<Vec<MapRow>>, ApiError> {
-    let generation = state.cache.generation();
-    if user.is_none() {
-        if let Some(rows) = state.live.event_rows().get(generation) {
-            return Ok(rows);
-        }
-    }
-    let (t, edition, uid) = (state.settings.eventtype, state.settings.edition, user.map(|u| u.id));
-    let rows = state.db.run(move |c| db::maps::sheet(c, t, Some(edition.get()), uid)).await?;
-    let rows = Arc::new(rows);
-    if user.is_none() {
-        state.live.event_rows().put(generation, rows.clone());
-    }
-    Ok(rows)
+    let (t, edition) = (state.settings.eventtype, state.settings.edition);
+    let Some(uid) = user.map(|u| u.id) else { return state.cache.event_rows(&state.db, t, edition).await };
+    Ok(Arc::new(state.db.run(move |c| db::maps::sheet(c, t, Some(edition.get()), Some(uid))).await?))
 }
 
 /// `GET /dashboard`: every server with a known state, by number, with its current map and the
 /// next three. Authors come from the current event (a foreign map gets `""` instead of the
 /// old 500, BUG-17); `difficulty` is the user's own rating of the map, 0 when anonymous.
-async fn dashboard(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Response, ApiError> {
+/// Computed once per second and live snapshot (and per user and their writes when logged in).
+async fn dashboard(
+    State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let now = state.clock.now();
+    let uid = user.as_ref().map(|u| u.id);
+    let key = state.cache.live_key("dashboard".into(), state.live.snapshot().seq, now.timestamp(), uid);
+    let body = state.cache.answer(key, || build_dashboard(&state, user, now)).await?;
+    Ok(per_caller(&body, &headers, uid.is_some(), LIVE))
+}
+
+async fn build_dashboard(
+    state: &AppState,
+    user: Option<CurrentUser>,
+    now: DateTime<Utc>,
+) -> Result<Dashboard, ApiError> {
     let snapshot = state.live.snapshot();
     let known = snapshot.known(state.live.lineup());
-    let servers = live_servers(&state, &known, now);
-    let comptime_left = comptime_left(&state, now);
+    let servers = live_servers(state, &known, now);
+    let comptime_left = comptime_left(state, now);
     if servers.is_empty() {
-        return Ok(Json(Dashboard { comptime_left, servers: Vec::new() }).into_response());
+        return Ok(Dashboard { comptime_left, servers: Vec::new() });
     }
-    let rows = current_sheet(&state, user.as_ref()).await?;
-    let finished = finished_ids(&state, user.as_ref()).await;
+    let rows = current_sheet(state, user.as_ref()).await?;
+    let finished = finished_ids(state, user.as_ref()).await;
     let card = |number: i64| {
         let row = rows.binary_search_by_key(&number, |m| m.kacky_id).ok().map(|i| &rows[i]);
         let author = row.map(|m| m.author.clone()).unwrap_or_default();
@@ -200,7 +207,7 @@ async fn dashboard(State(state): State<AppState>, OptionalUser(user): OptionalUs
             time_limit: server.timelimit_min,
         })
         .collect();
-    Ok(Json(Dashboard { comptime_left, servers }).into_response())
+    Ok(Dashboard { comptime_left, servers })
 }
 
 /// One `/spreadsheet` row: a sheet row plus `server`/`upcomingIn`, both `null` when no known
@@ -233,24 +240,32 @@ fn schedule_row(m: MapRow, runs: &HashMap<i64, (i64, i64)>) -> ScheduleRow {
 /// `GET /spreadsheet`: the current event's sheet with, for every map, the server that plays
 /// it next and in how many whole minutes. Outside the event window the rows come without
 /// `server`/`upcomingIn` (nothing is scheduled; the frontend hides those columns then).
-async fn schedule(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Response, ApiError> {
+/// Computed once per second and live snapshot (`upcomingIn` moves per minute), and per user
+/// and their writes when logged in.
+async fn schedule(
+    State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    // Anonymous answers are shared within one second: `upcomingIn` moves per minute.
-    let seq = state.live.snapshot().seq;
-    let key = user.is_none().then(|| format!("schedule/{seq}/{}", now.timestamp()));
+    let uid = user.as_ref().map(|u| u.id);
+    let key = state.cache.live_key("spreadsheet".into(), state.live.snapshot().seq, now.timestamp(), uid);
     let state = &state;
-    super::cache::cached(&state.cache, key, || async move {
-        let rows = current_sheet(state, user.as_ref()).await?;
-        if !state.event_running(now) {
-            return Ok(ScheduleBody::Plain(rows.iter().map(|m| SheetRow::from_map(m.clone(), false)).collect()));
-        }
-        let snapshot = state.live.snapshot();
-        let known = snapshot.known(state.live.lineup());
-        let views: Vec<ServerView> = live_servers(state, &known, now).into_iter().map(|(_, v)| v).collect();
-        let runs = schedule::next_runs(&views, now);
-        Ok(ScheduleBody::Live(rows.iter().map(|m| schedule_row(m.clone(), &runs)).collect()))
-    })
-    .await
+    let body = state
+        .cache
+        .answer(key, || async move {
+            let rows = current_sheet(state, user.as_ref()).await?;
+            if !state.event_running(now) {
+                return Ok(ScheduleBody::Plain(rows.iter().map(|m| SheetRow::from_map(m.clone(), false)).collect()));
+            }
+            let snapshot = state.live.snapshot();
+            let known = snapshot.known(state.live.lineup());
+            let views: Vec<ServerView> = live_servers(state, &known, now).into_iter().map(|(_, v)| v).collect();
+            let runs = schedule::next_runs(&views, now);
+            Ok(ScheduleBody::Live(rows.iter().map(|m| schedule_row(m.clone(), &runs)).collect()))
+        })
+        .await?;
+    Ok(per_caller(&body, &headers, uid.is_some(), LIVE))
 }
 
 /// `/spreadsheet` rows with or without the live columns.

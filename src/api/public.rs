@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,8 +12,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::auth::Admin;
-use super::response::text;
-use super::{cache, ApiError, ApiQuery, AppState};
+use super::response::{text, SharedJson, HISTORY, LIVE};
+use super::{ApiError, ApiQuery, AppState};
 use crate::clock::local_iso;
 use crate::db;
 use crate::event::Phase;
@@ -30,21 +31,29 @@ async fn index() -> Response {
 }
 
 /// Phase of the current event. In testing mode `?forcephase=` picks the phase.
-async fn eventstatus(State(state): State<AppState>, ApiQuery(q): ApiQuery<HashMap<String, String>>) -> Json<Value> {
+async fn eventstatus(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    SharedJson::new(&phase(&state, &q)).respond(&headers, LIVE)
+}
+
+fn phase(state: &AppState, q: &HashMap<String, String>) -> Value {
     let s = &state.settings;
     let Some(window) = state.window else {
-        return Json(json!({ "status": "offseason" }));
+        return json!({ "status": "offseason" });
     };
     let forced = q.get("forcephase").filter(|_| s.testing_mode).and_then(|p| Phase::parse(p));
     let phase = forced.unwrap_or_else(|| window.phase(state.clock.now()));
     let (t, e) = (s.eventtype.as_upper(), s.edition);
-    Json(match phase {
+    match phase {
         Phase::Active | Phase::Post => json!({ "edition": e, "status": phase.as_str(), "type": t }),
         Phase::Pre => {
             json!({ "edition": e, "start": local_iso(window.start), "status": "pre", "type": t })
         }
         Phase::Offseason => json!({ "status": "offseason" }),
-    })
+    }
 }
 
 /// Public event list entry (keys in the old sorted order).
@@ -57,15 +66,18 @@ struct PublicEvent {
 }
 
 /// The visible events (plain names, id order), served from the response cache.
-async fn events(State(state): State<AppState>) -> Result<Response, ApiError> {
-    cache::cached(&state.cache, Some("/events".into()), || async {
-        let list = state.db.run(|c| db::events::list(c, true)).await?;
-        Ok(list
-            .into_iter()
-            .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
-            .collect::<Vec<_>>())
-    })
-    .await
+async fn events(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let body = state
+        .cache
+        .answer(state.cache.key("/events".into(), None), || async {
+            let list = state.db.run(|c| db::events::list(c, true)).await?;
+            Ok(list
+                .into_iter()
+                .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(body.respond(&headers, HISTORY))
 }
 
 /// `{"visibility": "true"}` with an admin token → every event with `id` and `visible`;
@@ -84,7 +96,7 @@ async fn events_post(
     };
     let wants_all = body.as_ref().is_some_and(|b| b.get("visibility").and_then(Value::as_str) == Some("true"));
     if !wants_all {
-        return events(State(state)).await;
+        return events(State(state), HeaderMap::new()).await;
     }
     admin?;
     let list = state.db.run(|c| db::events::list(c, false)).await?;

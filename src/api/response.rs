@@ -33,6 +33,27 @@ pub fn to_bytes<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }
 
+/// `Cache-Control` of answers that change only with admin writes: caches may keep them a
+/// couple of minutes (revalidating with the ETag after that).
+pub const HISTORY: &str = "public, max-age=120";
+/// `Cache-Control` of answers that move with the live event.
+pub const LIVE: &str = "public, max-age=5";
+/// `Cache-Control` of a logged-in caller's own answer: never in a shared cache.
+pub const PRIVATE: &str = "private, no-cache";
+
+/// An answer whose content depends on the caller's token: with `Vary: Authorization` always,
+/// so no shared cache hands one player's answer to another, and `private` when logged in.
+pub fn per_caller(body: &SharedJson, request: &HeaderMap, logged_in: bool, public: &'static str) -> Response {
+    let mut response = body.respond(request, if logged_in { PRIVATE } else { public });
+    vary_authorization(&mut response);
+    response
+}
+
+/// Adds `Authorization` to the response's `Vary`.
+pub fn vary_authorization(response: &mut Response) {
+    response.headers_mut().append(header::VARY, HeaderValue::from_static("Authorization"));
+}
+
 /// A JSON body serialized once with its strong `ETag` (a hash of the bytes), shared by every
 /// caller until the data behind it changes.
 #[derive(Debug, Clone)]

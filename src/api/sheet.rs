@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,8 +13,8 @@ use serde_json::Value;
 
 use super::auth::{OptionalUser, User};
 use super::input::{edition_sel, event_type, flag, kacky_id_path, kind, object, opt_str, present};
-use super::response::{ok, SheetRow};
-use super::{cache, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+use super::response::{ok, per_caller, SheetRow, HISTORY};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::db;
 use crate::db::sheet::{SheetChange, SheetOutcome};
 use crate::domain::{Difficulty, KackyId};
@@ -27,39 +28,50 @@ pub fn router() -> Router<AppState> {
         .route("/wrleaderboard/{event}", get(wrleaderboard))
 }
 
+/// The sheet of an edition (or `all`); a logged-in caller's own columns are merged in. Both
+/// forms are cached: the anonymous one per data generation, a user's per generation and their
+/// own write version, so a reload costs no query.
 async fn spreadsheet(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
     ApiPath((event, edition)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let t = event_type(&event)?;
     let edition = edition_sel(&edition)?;
     let rawnicks = flag(&q, "rawnicks");
     let uid = user.map(|u| u.id);
-    let key = uid.is_none().then(|| format!("sheet/{t}/{edition:?}/{rawnicks}"));
-    cache::cached(&state.cache, key, || async move {
-        let rows = state.db.run(move |c| db::maps::sheet(c, t, edition.edition(), uid)).await?;
-        Ok(rows.into_iter().map(|m| SheetRow::from_map(m, rawnicks)).collect::<Vec<_>>())
-    })
-    .await
+    let key = state.cache.key(format!("sheet/{t}/{edition:?}/{rawnicks}"), uid);
+    let body = state
+        .cache
+        .answer(key, || async move {
+            let rows = state.db.run(move |c| db::maps::sheet(c, t, edition.edition(), uid)).await?;
+            Ok(rows.into_iter().map(|m| SheetRow::from_map(m, rawnicks)).collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(per_caller(&body, &headers, uid.is_some(), HISTORY))
 }
 
 async fn mapinfo(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
     ApiPath((event, kacky_id)): ApiPath<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let t = event_type(&event)?;
     let id = kacky_id_path(&kacky_id)?;
     let uid = user.map(|u| u.id);
-    let key = uid.is_none().then(|| format!("mapinfo/{t}/{id}"));
-    cache::cached(&state.cache, key, || async move {
-        let row = state.db.run(move |c| db::maps::by_kacky_id(c, t, id, uid)).await?;
-        let row = row.ok_or_else(|| ApiError::not_found(format!("no {t} map with kacky id {id}")))?;
-        Ok(SheetRow::from_map(row, false))
-    })
-    .await
+    let key = state.cache.key(format!("mapinfo/{t}/{id}"), uid);
+    let body = state
+        .cache
+        .answer(key, || async move {
+            let row = state.db.run(move |c| db::maps::by_kacky_id(c, t, id, uid)).await?;
+            let row = row.ok_or_else(|| ApiError::not_found(format!("no {t} map with kacky id {id}")))?;
+            Ok(SheetRow::from_map(row, false))
+        })
+        .await?;
+    Ok(per_caller(&body, &headers, uid.is_some(), HISTORY))
 }
 
 #[derive(Serialize)]
@@ -74,19 +86,23 @@ async fn wrleaderboard(
     State(state): State<AppState>,
     ApiPath(event): ApiPath<String>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let t = event_type(&event)?;
     let html = q.get("html").map(String::as_str) != Some("False");
-    let key = format!("wr/{}/{html}", t.as_upper());
-    cache::cached(&state.cache, Some(key), || async move {
-        let holders = state.db.run(move |c| db::wr::leaderboard(c, t)).await?;
-        let nick = |n: String| if html { tmtext::html(&n) } else { n };
-        Ok(holders
-            .into_iter()
-            .map(|h| WrHolder { nickname: nick(h.nickname), login: h.login, nwrs: h.nwrs })
-            .collect::<Vec<_>>())
-    })
-    .await
+    let key = state.cache.key(format!("wr/{t}/{html}"), None);
+    let body = state
+        .cache
+        .answer(key, || async move {
+            let holders = state.db.run(move |c| db::wr::leaderboard(c, t)).await?;
+            let nick = |n: String| if html { tmtext::html(&n) } else { n };
+            Ok(holders
+                .into_iter()
+                .map(|h| WrHolder { nickname: nick(h.nickname), login: h.login, nwrs: h.nwrs })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(body.respond(&headers, HISTORY))
 }
 
 /// `mapid` as the frontend sends it: the kacky id without version, as a string (numbers are
@@ -129,6 +145,7 @@ async fn update_sheet(
     let outcome = state.db.run(move |c| db::sheet::update(c, user.id, t, kacky_id, &change, current)).await?;
     match outcome {
         SheetOutcome::Done => {
+            state.cache.user_wrote(user.id);
             if alarm_changed {
                 state.notifier.alarms_changed();
             }

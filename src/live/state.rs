@@ -9,8 +9,7 @@
 //! `$`-formatted name the API sends: a server whose name changes only in formatting stays one
 //! entry (BUG-17b), and a server missing from an answer keeps its last state, whose age grows.
 
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -22,7 +21,6 @@ use super::poller::Source;
 use super::rotation::{Observed, ServerView};
 use super::timetable::Timetable;
 use crate::config::Settings;
-use crate::db::maps::MapRow;
 use crate::event::EventWindow;
 
 /// Changes kept for `/live` subscribers that are behind.
@@ -172,7 +170,6 @@ struct Inner {
     /// Serialises polls (the background task and [`super::poller::poll_now`]).
     poll_lock: tokio::sync::Mutex<()>,
     source: Source,
-    event_rows: EventRows,
 }
 
 impl Live {
@@ -183,8 +180,7 @@ impl Live {
         let poll_lock = tokio::sync::Mutex::new(());
         let timetable = std::sync::Mutex::new(None);
         let (changes, _) = tokio::sync::broadcast::channel(CHANGES_BUFFER);
-        let event_rows = EventRows::default();
-        Self { inner: Arc::new(Inner { lineup, changes, timetable, tx, poll_lock, source, event_rows }) }
+        Self { inner: Arc::new(Inner { lineup, changes, timetable, tx, poll_lock, source }) }
     }
 
     /// Map changes from now on. A subscriber more than [`CHANGES_BUFFER`] changes behind is
@@ -228,11 +224,6 @@ impl Live {
         self.inner.tx.borrow().clone()
     }
 
-    /// The current event's anonymous sheet rows, shared by the live pages.
-    pub fn event_rows(&self) -> &EventRows {
-        &self.inner.event_rows
-    }
-
     pub(super) fn source(&self) -> &Source {
         &self.inner.source
     }
@@ -272,35 +263,6 @@ impl Live {
             "last_error": snap.last_error,
             "servers": servers,
         })
-    }
-}
-
-/// How long [`EventRows`] may be reused.
-const ROWS_TTL: Duration = Duration::from_secs(10);
-
-/// The current event's anonymous sheet rows, reused by `/dashboard` (authors) and
-/// `/spreadsheet` for a few seconds, so a busy event does not run the same query for every
-/// viewer. An entry only counts for the response-cache generation it was read at (admin
-/// writes to maps and records bump it) and for at most [`ROWS_TTL`] (edits made outside this
-/// process).
-#[derive(Default)]
-pub struct EventRows(RwLock<Option<RowsEntry>>);
-
-/// Generation read at, when, and the rows.
-type RowsEntry = (u64, Instant, Arc<Vec<MapRow>>);
-
-impl EventRows {
-    /// The rows, if read at `generation` less than the TTL ago.
-    pub fn get(&self, generation: u64) -> Option<Arc<Vec<MapRow>>> {
-        let slot = self.0.read().unwrap_or_else(|e| e.into_inner());
-        let (g, at, rows) = slot.as_ref()?;
-        (*g == generation && at.elapsed() < ROWS_TTL).then(|| rows.clone())
-    }
-
-    /// Stores rows read from the database at `generation` (taken before the query, so a write
-    /// in between makes them a miss, never a stale hit).
-    pub fn put(&self, generation: u64, rows: Arc<Vec<MapRow>>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), rows));
     }
 }
 
