@@ -88,6 +88,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
             (settings.eventtype, settings.edition),
         )),
         cache: Arc::default(),
+        sessions: Arc::default(),
         dummy_hash: hasher.run_blocking(|| auth::hash_password("not-a-real-password")).unwrap_or_default().into(),
         hasher,
         jwt: Arc::new(auth::Jwt::new(settings.jwt_secret.expose())),

@@ -94,7 +94,9 @@ async fn login(
 
 async fn logout(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
     let (jti, exp, now) = (user.claims.jti.clone(), user.claims.exp, state.clock.now().timestamp());
+    let revoked = jti.clone();
     state.db.run(move |c| db::users::revoke(c, &jti, now, exp)).await?;
+    state.sessions.revoked(&revoked).await;
     Ok(ok())
 }
 
@@ -127,7 +129,11 @@ async fn update_profile(
         None => None,
     };
     let update = ProfileUpdate { tmnf, tm20, discord, password_hash, mail_hash: mail.map(|m| auth::sha256_hex(&m)) };
+    let revokes = update.password_hash.is_some();
     state.db.run(move |c| db::users::update_profile(c, user.id, &update)).await?;
+    if revokes {
+        state.sessions.forget(user.id).await;
+    }
     // Game logins show in the user's live answers (finished flags).
     state.cache.user_wrote(user.id);
     Ok(ok())
@@ -135,5 +141,6 @@ async fn update_profile(
 
 async fn delete_account(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
     state.db.run(move |c| db::users::delete(c, user.id)).await?;
+    state.sessions.forget(user.id).await;
     Ok(ok())
 }

@@ -46,15 +46,15 @@ fn bearer(parts: &Parts) -> Result<String, ApiError> {
     Ok(token.to_owned())
 }
 
-/// Verifies the token, then checks revocation and loads the account (one pooled query batch).
+/// Verifies the token, then checks revocation and the account (see [`super::sessions`]: from
+/// memory, or one pooled query batch).
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<CurrentUser, ApiError> {
     let token = bearer(parts)?;
     let claims = state.jwt.verify(&token, state.clock.now().timestamp()).map_err(|e| match e {
         TokenError::Expired => ApiError::unauthorized("Token has expired"),
         TokenError::Invalid(m) => ApiError::unprocessable(m),
     })?;
-    let (jti, uid) = (claims.jti.clone(), claims.uid);
-    let (revoked, account) = state.db.run(move |c| db::users::token_state(c, &jti, uid)).await?;
+    let (revoked, account) = state.sessions.lookup(&state.db, &claims.jti, claims.uid).await?;
     if revoked {
         return Err(ApiError::unauthorized("Token has been revoked"));
     }
@@ -92,7 +92,11 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = authenticate(parts, state).await?;
-        if !user.is_admin {
+        // The flag is read from the database on every admin request, so `admin demote` (another
+        // process) takes effect at once.
+        let id = user.id;
+        let fresh = state.db.run(move |c| db::users::by_id(c, id)).await?;
+        if !fresh.is_some_and(|a| a.is_admin) {
             return Err(ApiError::body(StatusCode::UNAUTHORIZED, NOT_AUTHORIZED));
         }
         Ok(Admin(user))

@@ -17,6 +17,7 @@ pub mod cache;
 pub mod error;
 mod input;
 pub mod response;
+pub mod sessions;
 mod state;
 
 // Handler modules, one per area; each exposes `router()` and imports none of the others.

@@ -122,5 +122,6 @@ async fn finish(state: &AppState, ip: std::net::IpAddr, m: &Map<String, Value>) 
     };
     let new_hash = state.hash(move || auth::hash_password(pwd.expose())).await?;
     state.db.run(move |c| db::users::set_password(c, user_id, &new_hash, true)).await?;
+    state.sessions.forget(user_id).await;
     Ok(ok())
 }

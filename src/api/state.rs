@@ -24,8 +24,10 @@ pub struct AppState {
     pub mailer: Arc<crate::mail::Mailer>,
     /// The records API and the look-ups built on it.
     pub records: Arc<crate::records::Records>,
-    /// Serialized anonymous answers, invalidated by admin writes.
+    /// Computed answers (see [`super::cache`]).
     pub cache: Arc<super::cache::ResponseCache>,
+    /// Token revocation and accounts, kept in memory for the auth extractors.
+    pub sessions: Arc<super::sessions::Sessions>,
     /// Threads for argon2 work.
     pub hasher: Arc<crate::hashpool::HashPool>,
     /// An argon2id hash that logins of unknown names are verified against, so they take as
