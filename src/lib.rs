@@ -180,12 +180,18 @@ pub async fn shutdown_signal() {
 }
 
 /// Sets up `tracing` per `logtype`/`loglevel` (`RUST_LOG` wins when set).
-pub fn init_logging(settings: &Settings) -> Result<(), String> {
+///
+/// Lines are written by a background thread (`tracing-appender`), so a slow terminal or disk
+/// never holds up a request; keep the returned guard alive until exit, it flushes on drop.
+pub fn init_logging(settings: &Settings) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.loglevel));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = match &settings.log_target {
-        config::LogTarget::Stdout => builder.try_init(),
+    let (result, guard) = match &settings.log_target {
+        config::LogTarget::Stdout => {
+            let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+            (builder.with_writer(writer).try_init(), guard)
+        }
         config::LogTarget::File(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| format!("logfile {}: {e}", path.display()))?;
@@ -195,8 +201,9 @@ pub fn init_logging(settings: &Settings) -> Result<(), String> {
                 .append(true)
                 .open(path)
                 .map_err(|e| format!("logfile {}: {e}", path.display()))?;
-            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init()
+            let (writer, guard) = tracing_appender::non_blocking(file);
+            (builder.with_ansi(false).with_writer(writer).try_init(), guard)
         }
     };
-    result.map_err(|e| e.to_string())
+    result.map(|()| guard).map_err(|e| e.to_string())
 }

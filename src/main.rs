@@ -83,10 +83,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = kacky_backend::init_logging(&settings) {
-        eprintln!("error: cannot set up logging: {e}");
-        return ExitCode::from(2);
-    }
+    // Flushes the log lines still queued when main returns.
+    let _log_writer = match kacky_backend::init_logging(&settings) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: cannot set up logging: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command.unwrap_or(Command::Serve { bench_fixed_body: None }) {
         Command::Serve { bench_fixed_body } => serve(settings, bench_fixed_body),
         Command::Migrate => migrate(settings),
