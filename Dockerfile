@@ -11,6 +11,7 @@ COPY src src
 COPY migrations migrations
 COPY seed seed
 COPY config config
+COPY bench bench
 RUN cargo build --release --locked && strip target/release/kacky-backend
 
 FROM debian:bookworm-slim
