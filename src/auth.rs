@@ -209,16 +209,22 @@ impl Jwt {
             _ => TokenError::Invalid("Not enough segments or invalid encoding".into()),
         })?;
         let claims = data.claims;
+        Self::check_times(&claims, now)?;
+        if claims.typ == "refresh" {
+            return Err(TokenError::Invalid("Only non-refresh tokens are allowed".into()));
+        }
+        Ok(claims)
+    }
+
+    /// Expiry and not-before at `now`; for claims whose signature was checked before.
+    pub fn check_times(claims: &Claims, now: i64) -> Result<(), TokenError> {
         if claims.exp <= now {
             return Err(TokenError::Expired);
         }
         if claims.nbf > now {
             return Err(TokenError::Invalid("The token is not yet valid (nbf)".into()));
         }
-        if claims.typ == "refresh" {
-            return Err(TokenError::Invalid("Only non-refresh tokens are allowed".into()));
-        }
-        Ok(claims)
+        Ok(())
     }
 }
 

@@ -81,7 +81,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
     let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
-    Ok(AppState {
+    Ok(AppState::new(api::state::AppStateInner {
         records: Arc::new(records::Records::new(
             records::RecordsClient::from_settings(&settings, current_ids),
             db.clone(),
@@ -102,7 +102,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         notifier: notify::Notifier::new(settings_webhook.expose()),
         live_streams: Arc::new(tokio::sync::Semaphore::new(live_max_streams.min(tokio::sync::Semaphore::MAX_PERMITS))),
         shutdown: tokio_util::sync::CancellationToken::new(),
-    })
+    }))
 }
 
 /// 256 bits from the OS CSPRNG as 64 hex digits: for generated secrets and feed tokens.

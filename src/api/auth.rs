@@ -19,7 +19,7 @@ pub struct CurrentUser {
     pub username: String,
     pub is_admin: bool,
     /// The verified token (for logout).
-    pub claims: Claims,
+    pub claims: std::sync::Arc<Claims>,
 }
 
 pub struct User(pub CurrentUser);
@@ -50,7 +50,7 @@ fn bearer(parts: &Parts) -> Result<String, ApiError> {
 /// memory, or one pooled query batch).
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<CurrentUser, ApiError> {
     let token = bearer(parts)?;
-    let claims = state.jwt.verify(&token, state.clock.now().timestamp()).map_err(|e| match e {
+    let claims = state.sessions.verify(&state.jwt, &token, state.clock.now().timestamp()).map_err(|e| match e {
         TokenError::Expired => ApiError::unauthorized("Token has expired"),
         TokenError::Invalid(m) => ApiError::unprocessable(m),
     })?;
@@ -64,7 +64,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<CurrentUser, Ap
     if account.token_version != claims.ver {
         return Err(ApiError::unauthorized("Token has been revoked"));
     }
-    Ok(CurrentUser { id: account.id, username: account.username, is_admin: account.is_admin, claims })
+    Ok(CurrentUser { id: account.id, username: account.username.clone(), is_admin: account.is_admin, claims })
 }
 
 impl FromRequestParts<AppState> for User {

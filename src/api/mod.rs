@@ -18,7 +18,7 @@ pub mod error;
 mod input;
 pub mod response;
 pub mod sessions;
-mod state;
+pub mod state;
 
 // Handler modules, one per area; each exposes `router()` and imports none of the others.
 mod accounts;

@@ -45,7 +45,7 @@ async fn spreadsheet(
     let key = state.cache.key(format!("sheet/{t}/{edition:?}/{rawnicks}"), uid);
     let body = state
         .cache
-        .answer(key, || async move {
+        .answer(key, || async {
             let rows = state.db.run(move |c| db::maps::sheet(c, t, edition.edition(), uid)).await?;
             Ok(rows.into_iter().map(|m| SheetRow::from_map(m, rawnicks)).collect::<Vec<_>>())
         })
@@ -65,7 +65,7 @@ async fn mapinfo(
     let key = state.cache.key(format!("mapinfo/{t}/{id}"), uid);
     let body = state
         .cache
-        .answer(key, || async move {
+        .answer(key, || async {
             let row = state.db.run(move |c| db::maps::by_kacky_id(c, t, id, uid)).await?;
             let row = row.ok_or_else(|| ApiError::not_found(format!("no {t} map with kacky id {id}")))?;
             Ok(SheetRow::from_map(row, false))
@@ -93,7 +93,7 @@ async fn wrleaderboard(
     let key = state.cache.key(format!("wr/{t}/{html}"), None);
     let body = state
         .cache
-        .answer(key, || async move {
+        .answer(key, || async {
             let holders = state.db.run(move |c| db::wr::leaderboard(c, t)).await?;
             let nick = |n: String| if html { tmtext::html(&n) } else { n };
             Ok(holders

@@ -1,5 +1,6 @@
-//! [`AppState`]: what every handler may need, cheap to clone (everything behind an `Arc` or a
-//! handle). State that belongs to one handler module stays in that module.
+//! [`AppState`]: what every handler may need, behind one `Arc` (every extractor clones the
+//! state, so a clone is one atomic increment). State that belongs to one handler module stays
+//! in that module.
 
 use std::sync::Arc;
 
@@ -9,9 +10,25 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::event::EventWindow;
 
-/// Everything a handler may need. Cheap to clone.
+/// Everything a handler may need; the fields are [`AppStateInner`]'s, reached through `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl AppState {
+    pub fn new(inner: AppStateInner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+pub struct AppStateInner {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub clock: Clock,
