@@ -11,10 +11,12 @@
 //!   waited for (it fails the read at the deadline, and hyper closes the connection) and a
 //!   wrapper around the request body.
 //! - **A connection cap.** At `max_connections` open connections the loop stops accepting:
-//!   further clients wait in the kernel's listen backlog and are served in turn as others
-//!   close (the timeouts above guarantee that idle ones do), instead of being accepted just to
-//!   be closed. Waiting connections hold no file descriptor of ours, which is what keeps the
-//!   process below its open-file limit. Reaching the cap is logged at most every 10 s.
+//!   further clients wait in the kernel's listen backlog (raised to [`LISTEN_BACKLOG`]) and are
+//!   served in turn as others close (the timeouts above guarantee that idle ones do), instead
+//!   of being accepted just to be closed. Waiting connections hold no file descriptor of ours,
+//!   which is what keeps the process below its open-file limit. When the backlog is full too,
+//!   the kernel drops new SYNs and clients retry on their own. Reaching the cap is logged at
+//!   most every 10 s.
 //! - **Accept errors** other than a client's reset (`EMFILE`, `ENFILE`, `ENOBUFS` …) pause
 //!   accepting (10 ms, doubling to 1 s while they last) and are logged at most every 10 s.
 //! - **Shutdown with a deadline.** When the shutdown future resolves the listener is closed,
@@ -53,6 +55,9 @@ mod deadline;
 
 use deadline::{DeadlineBody, TimedStream, Timing, TrackedBody};
 
+/// Connections the kernel may queue for us while we are at the cap (Rust's default is 128;
+/// Linux caps it at `net.core.somaxconn`, 4096 by default).
+pub const LISTEN_BACKLOG: i32 = 1024;
 /// How often at most the cap and accept errors are logged.
 const LOG_EVERY: Duration = Duration::from_secs(10);
 /// The first and the longest pause after an accept error.
@@ -94,6 +99,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     warn_if_cap_above_file_limit(limits.max_connections);
+    // `listen` again on a listening socket only changes its backlog.
+    if let Err(e) = socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG) {
+        tracing::debug!("cannot raise the listen backlog to {LISTEN_BACKLOG}: {e}");
+    }
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let hard_stop = CancellationToken::new();
