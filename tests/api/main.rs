@@ -5,6 +5,7 @@ mod common;
 mod accounts;
 mod admin;
 mod binary;
+mod connections;
 mod import;
 mod live;
 mod mariadb;
