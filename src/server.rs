@@ -161,22 +161,29 @@ pub async fn run(
         }
     }
     drop(listener);
-    let open = limits.max_connections - permits.available_permits();
-    tracing::info!(
-        "stopped accepting; waiting up to {} s for {open} open connection(s) to finish",
-        limits.shutdown_grace.as_secs()
-    );
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_ok() {
-        tracing::info!("all connections closed");
-    } else {
-        let open = limits.max_connections - permits.available_permits();
-        tracing::warn!("{open} connection(s) still open after {} s; closing them", limits.shutdown_grace.as_secs());
-        hard_stop.cancel();
-        // Every connection task ends at its next poll; wait for them to drop their sockets.
-        let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-        let _ = tokio::time::timeout(Duration::from_secs(1), permits.acquire_many(all)).await;
-    }
+    drain(&permits, graceful, &hard_stop, &limits).await;
     Ok(())
+}
+
+/// After the listener is closed: idle connections close, busy ones get `shutdown_grace` to
+/// finish their request, then the rest are dropped.
+async fn drain(permits: &Semaphore, graceful: GracefulShutdown, hard_stop: &CancellationToken, limits: &Limits) {
+    let open = || limits.max_connections - permits.available_permits();
+    let grace = limits.shutdown_grace;
+    tracing::info!(
+        "stopped accepting; waiting up to {} s for {} open connection(s) to finish",
+        grace.as_secs(),
+        open()
+    );
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_ok() {
+        tracing::info!("all connections closed");
+        return;
+    }
+    tracing::warn!("{} connection(s) still open after {} s; closing them", open(), grace.as_secs());
+    hard_stop.cancel();
+    // Every connection task ends at its next poll; wait for them to drop their sockets.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(1), permits.acquire_many(all)).await;
 }
 
 /// What every connection task needs.
