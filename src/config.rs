@@ -125,6 +125,18 @@ pub struct Settings {
     pub live_max_streams: usize,
     /// Seconds between keep-alive comments on `/live` streams.
     pub live_keepalive_s: u64,
+    /// Seconds a client has to send a complete request head, from its first byte (or from
+    /// the connection's start); then the connection is closed.
+    pub header_read_timeout_s: u64,
+    /// Seconds a whole request (head and body) may take to arrive, from its first byte; a
+    /// body still arriving then is cut off with 408. Responses (`/live`) are not bounded.
+    pub request_timeout_s: u64,
+    /// Seconds an idle keep-alive connection waits for its next request before it is closed.
+    pub keepalive_idle_timeout_s: u64,
+    /// Most connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Seconds open requests may take to finish after SIGTERM/SIGINT before the process exits.
+    pub shutdown_grace_s: u64,
     pub api_pwd: Secret,
     pub jwt_secret: Secret,
     pub sendgrid_api_key: Secret,
@@ -188,6 +200,11 @@ const KEYS: &[(&str, File, Use)] = &[
     ("alarm_lead_minutes", File::Config, Use::Read),
     ("live_max_streams", File::Config, Use::Read),
     ("live_keepalive_s", File::Config, Use::Read),
+    ("header_read_timeout_s", File::Config, Use::Read),
+    ("request_timeout_s", File::Config, Use::Read),
+    ("keepalive_idle_timeout_s", File::Config, Use::Read),
+    ("max_connections", File::Config, Use::Read),
+    ("shutdown_grace_s", File::Config, Use::Read),
     ("workers", File::Config, Use::Ignored),
     ("threads", File::Config, Use::Ignored),
     ("install_dir", File::Config, Use::Ignored),
@@ -208,6 +225,9 @@ const KEYS: &[(&str, File, Use)] = &[
     ("dbuser", File::Secrets, Use::Ignored),
     ("dbpwd", File::Secrets, Use::Ignored),
 ];
+
+/// Upper bound of the connection timeouts (seconds); larger values are read as a day.
+const DAY_S: i64 = 86_400;
 
 fn declared(key: &str) -> Option<(File, Use)> {
     KEYS.iter().find(|(k, _, _)| *k == key).map(|&(_, f, u)| (f, u))
@@ -473,6 +493,11 @@ impl Settings {
             alarm_lead_minutes: cfg.positive("alarm_lead_minutes", 10)?.min(24 * 60),
             live_max_streams: usize::try_from(cfg.positive("live_max_streams", 1000)?).unwrap_or(usize::MAX),
             live_keepalive_s: cfg.positive("live_keepalive_s", 15)?.min(20) as u64,
+            header_read_timeout_s: cfg.positive("header_read_timeout_s", 5)?.min(DAY_S) as u64,
+            request_timeout_s: cfg.positive("request_timeout_s", 30)?.min(DAY_S) as u64,
+            keepalive_idle_timeout_s: cfg.positive("keepalive_idle_timeout_s", 60)?.min(DAY_S) as u64,
+            max_connections: usize::try_from(cfg.positive("max_connections", 768)?).unwrap_or(usize::MAX),
+            shutdown_grace_s: cfg.positive("shutdown_grace_s", 10)?.min(DAY_S) as u64,
             api_pwd: sec.secret("api_pwd")?,
             jwt_secret,
             sendgrid_api_key: sec.secret("sendgrid_api_key")?,
@@ -548,6 +573,23 @@ mod tests {
         assert_eq!(s.eventtype, EventType::Kr);
         assert!(s.compstart.unwrap() < s.compend.unwrap());
         assert!(!s.testing_mode);
+    }
+
+    #[test]
+    fn connection_keys_have_defaults_a_day_at_most_and_refuse_zero() {
+        let s = Settings::from_sources(&src(""), &src("jwt_secret: x"), false).unwrap();
+        let keys = (s.header_read_timeout_s, s.request_timeout_s, s.keepalive_idle_timeout_s, s.shutdown_grace_s);
+        assert_eq!(keys, (5, 30, 60, 10));
+        assert_eq!(s.max_connections, 768);
+        let s = Settings::from_sources(
+            &src("max_connections: 100\nrequest_timeout_s: 999999999"),
+            &src("jwt_secret: x"),
+            false,
+        );
+        let s = s.unwrap();
+        assert_eq!((s.max_connections, s.request_timeout_s), (100, 86_400));
+        let e = Settings::from_sources(&src("header_read_timeout_s: 0"), &src("jwt_secret: x"), false).unwrap_err();
+        assert_eq!(e.to_string(), "config.yaml: key `header_read_timeout_s`: expected a positive integer, found 0");
     }
 
     #[test]

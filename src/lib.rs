@@ -52,6 +52,7 @@ pub mod mapcsv;
 pub mod notify;
 pub mod ratelimit;
 pub mod records;
+pub mod server;
 pub mod tmtext;
 
 use api::AppState;
@@ -113,7 +114,8 @@ pub fn random_secret() -> String {
     hex::encode(bytes)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then finishes open requests.
+/// Serves the API on `listener` until `shutdown` resolves, then lets open requests finish for
+/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -133,12 +135,13 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     let _background = Background::start(&state);
     let token = state.shutdown.clone();
-    let app = api::router_with(state, extra).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let limits = server::Limits::from_settings(&state.settings);
+    let app = api::router_with(state, extra);
     let signal = async move {
         shutdown.await;
         token.cancel();
     };
-    axum::serve(listener, app).with_graceful_shutdown(signal).await
+    server::run(listener, app, limits, signal).await
 }
 
 /// The background tasks of a serving process; dropping it stops them.

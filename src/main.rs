@@ -121,7 +121,7 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
     let addr = format!("{}:{}", settings.bind_hosts, settings.port);
     let state = kacky_backend::prepare(settings, Clock::system())?;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
@@ -138,8 +138,15 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
         }
         kacky_backend::serve_with(listener, state, extra, kacky_backend::shutdown_signal()).await?;
         Ok(())
-    })
+    });
+    // A blocking task still running (a game-server or records call in `spawn_blocking`) must
+    // not hold up the exit: the grace period for open requests has passed already.
+    runtime.shutdown_timeout(SHUTDOWN_BLOCKING_WAIT);
+    served
 }
+
+/// How long the exit waits for blocking tasks after the server has stopped.
+const SHUTDOWN_BLOCKING_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn migrate(settings: Settings) -> anyhow::Result<()> {
     let state = kacky_backend::prepare(settings, Clock::system())?;

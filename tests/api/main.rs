@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod binary;
 mod caching;
+mod connections;
 mod import;
 mod live;
 mod mariadb;
