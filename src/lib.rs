@@ -26,6 +26,8 @@
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
 //!   talks to the records API; [`mail`] sends reset mails; [`auth`] signs tokens and hashes
 //!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses.
+//! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
+//!   connection cap, a bounded graceful shutdown) beside the background tasks ([`Background`]).
 //! - [`event`] decides the event phase from the configured window and the injectable [`clock`].
 //! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML; [`import`]
 //!   reads the old MariaDB dump.
@@ -115,28 +117,18 @@ pub fn random_secret() -> String {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets open requests finish for
-/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap).
+/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap). Starts
+/// the background tasks (poller, live feed, notifier) and stops them, and every open `/live`
+/// stream, when `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(listener, state, axum::Router::new(), shutdown).await
-}
-
-/// [`serve`] with `extra` routes behind the same middleware (the benchmark's fixed-body
-/// ceiling). Starts the background tasks (poller, live feed) and stops them, and every open
-/// `/live` stream, when `shutdown` resolves.
-pub async fn serve_with(
-    listener: TcpListener,
-    state: AppState,
-    extra: axum::Router<AppState>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
     let _background = Background::start(&state);
     let token = state.shutdown.clone();
     let limits = server::Limits::from_settings(&state.settings);
-    let app = api::router_with(state, extra);
+    let app = api::router(state);
     let signal = async move {
         shutdown.await;
         token.cancel();

@@ -26,12 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default).
-    Serve {
-        /// Benchmarking only: also serve this file's bytes at `/__fixed`, behind the same
-        /// middleware, as the throughput ceiling for responses of that size.
-        #[arg(long, hide = true)]
-        bench_fixed_body: Option<PathBuf>,
-    },
+    Serve,
     /// Create or upgrade the database schema and load the history, then exit.
     Migrate,
     /// Validate the configuration files (code 2 on a problem), then check the database file
@@ -91,8 +86,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Serve { bench_fixed_body: None }) {
-        Command::Serve { bench_fixed_body } => serve(settings, bench_fixed_body),
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
         Command::Migrate => migrate(settings),
         Command::CheckConfig => check_config(&settings),
         Command::ImportMysql { dump } => import_mysql(&settings, &dump),
@@ -114,7 +109,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Result<()> {
+fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.demo {
         tracing::warn!("no config.yaml found: serving a DEMO (history + simulated live event) on 127.0.0.1:{}. Not for production.", settings.port);
     }
@@ -125,18 +120,7 @@ fn serve(settings: Settings, bench_fixed_body: Option<PathBuf>) -> anyhow::Resul
         let listener =
             tokio::net::TcpListener::bind(&addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
-        let mut extra = axum::Router::new();
-        if let Some(path) = bench_fixed_body {
-            let body = axum::body::Bytes::from(std::fs::read(&path)?);
-            extra = extra.route(
-                "/__fixed",
-                axum::routing::get(move || {
-                    let body = body.clone();
-                    async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
-                }),
-            );
-        }
-        kacky_backend::serve_with(listener, state, extra, kacky_backend::shutdown_signal()).await?;
+        kacky_backend::serve(listener, state, kacky_backend::shutdown_signal()).await?;
         Ok(())
     });
     // A blocking task still running (a game-server or records call in `spawn_blocking`) must

@@ -29,7 +29,7 @@ use crate::live::lineup::LiveServer;
 use crate::live::rotation::{self, Observed, ServerView};
 use crate::live::schedule;
 
-/// The live routes, merged into the route table by `api::router_with`.
+/// The live routes, merged into the route table by `api::router`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(dashboard))

@@ -55,17 +55,10 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// The whole route table, top to bottom.
+/// The whole route table, top to bottom, behind the middleware.
 pub fn router(state: AppState) -> Router {
-    router_with(state, Router::new())
-}
-
-/// The route table plus `extra` routes behind the same middleware (the benchmark's
-/// fixed-body ceiling endpoint uses this).
-pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
     Router::new()
-        .merge(extra)
         .merge(public::router())
         .merge(accounts::router())
         .merge(reset::router())
