@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::common::{spawn, TestApp};
 
 /// Registers `name` and makes it an admin directly in the database (as `admin promote` does).
-async fn admin_token(app: &TestApp, name: &str) -> String {
+pub(crate) async fn admin_token(app: &TestApp, name: &str) -> String {
     app.register_login(name, "password1").await;
     app.sql().execute("UPDATE users SET is_admin = 1 WHERE username = ?1", [name]).unwrap();
     app.login(name, "password1").await
