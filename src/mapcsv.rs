@@ -87,7 +87,25 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<MapUpload>, CsvError> {
     if out.is_empty() {
         return Err(CsvError("the file has no map rows".into()));
     }
+    refuse_duplicates(&out)?;
     Ok(out)
+}
+
+/// Two rows for the same map (event, kacky id and version, compared exactly as the upload
+/// matches existing maps) would insert two map rows; the file is refused naming both lines.
+fn refuse_duplicates(rows: &[MapUpload]) -> Result<(), CsvError> {
+    let mut first_line = std::collections::HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let line = i + 2;
+        if let Some(earlier) = first_line.insert((&row.event, row.kacky_id_int, &row.version), line) {
+            let version = if row.version.is_empty() { String::new() } else { format!(" {}", row.version) };
+            return Err(CsvError(format!(
+                "rows {earlier} and {line} are the same map {} #{}{version}",
+                row.event, row.kacky_id_int
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

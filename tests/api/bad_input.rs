@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::admin::admin_token;
+use crate::admin::{admin_token, upload, NEW_EVENT};
 use crate::common::{spawn, TestApp};
 
 /// Sends `body` to `/manage/maps` with `content_type` (none when `None`).
@@ -48,4 +48,36 @@ async fn a_map_upload_that_is_not_multipart_gets_a_json_400() {
     let user = app.register_login("pleb", "password1").await;
     let (status, _, body) = post_maps(&app, &user, Some("application/json"), "{}").await;
     assert_eq!((status, body), (401, json!("Not authorized. Your actions will have consequences.")));
+}
+
+#[tokio::test]
+async fn a_csv_naming_one_map_twice_is_refused_and_the_database_cannot_hold_it() {
+    let app = spawn().await;
+    let admin = admin_token(&app, "boss").await;
+    app.post_json("/manage/events", serde_json::from_str(NEW_EVENT).unwrap(), Some(&admin)).await;
+    let maps = || -> i64 { app.sql().query_row("SELECT COUNT(*) FROM maps", [], |r| r.get(0)).unwrap() };
+    let before = maps();
+    let twice = "kacky_id,author,event,prefix\n276,a,KK9,p\n17 [v2],b,KK9,p\n278,c,KK9,p\n17 [v2],d,KK9,p\n";
+    for overwrite in [false, true] {
+        assert_eq!(
+            upload(&app, &admin, twice, overwrite).await,
+            (422, json!("rows 3 and 5 are the same map KK9 #17 [v2]")),
+            "overwrite {overwrite}"
+        );
+        assert_eq!(maps(), before);
+    }
+    let (s, b) = upload(&app, &admin, "kacky_id,author,event,prefix\n276,a,KK9,p\n 276 ,b,KK9,p\n", false).await;
+    assert_eq!((s, b), (422, json!("rows 2 and 3 are the same map KK9 #276")));
+    // Other versions, or the same kacky id in another event, are other maps.
+    let fine = "kacky_id,author,event,prefix\n17,a,KK9,p\n17 [v2],b,KK9,p\n17 [V2],c,KK9,p\n201,d,KK7,p\n";
+    assert_eq!(upload(&app, &admin, fine, true).await, (200, json!("Updated maps.")));
+    assert_eq!(upload(&app, &admin, fine, true).await, (200, json!("Updated maps.")));
+    assert_eq!(maps(), before + 3, "the KK7 row overwrote an existing map, the rest were inserted once");
+    // The schema makes a second row impossible whatever writes it.
+    let dup = app.sql().execute(
+        "INSERT INTO maps (event_id, name, kacky_id, kacky_id_int, map_version, author)
+         SELECT event_id, name, kacky_id, kacky_id_int, map_version, 'x' FROM maps WHERE kacky_id = '17 [v2]'",
+        [],
+    );
+    assert!(dup.unwrap_err().to_string().contains("UNIQUE constraint failed"));
 }

@@ -8,6 +8,7 @@ mod bad_input;
 mod binary;
 mod import;
 mod live;
+mod maps_unique;
 mod mariadb;
 mod notify;
 mod public;
