@@ -10,6 +10,7 @@ mod import;
 mod live;
 mod maps_unique;
 mod mariadb;
+mod names;
 mod notify;
 mod public;
 mod records;
