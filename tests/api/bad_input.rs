@@ -81,3 +81,52 @@ async fn a_csv_naming_one_map_twice_is_refused_and_the_database_cannot_hold_it()
     );
     assert!(dup.unwrap_err().to_string().contains("UNIQUE constraint failed"));
 }
+
+/// The differences from the old backend that stay, as documented in docs/COMPATIBILITY.md.
+#[tokio::test]
+async fn kept_differences_from_the_old_backend() {
+    let app = spawn().await;
+    // `mapid` as a JSON number is read like the string the frontend sends (old: 404 text).
+    let t = app.register_login("numbers", "password1").await;
+    assert_eq!(app.post_json("/spreadsheet/kk", json!({"mapid": 201, "diff": 3}), Some(&t)).await, (200, json!("OK")));
+    let (_, sheet) = app.get_auth("/spreadsheet/kk/7", &t).await;
+    let row = sheet.as_array().unwrap().iter().find(|r| r["kacky_id"] == 201).unwrap().clone();
+    assert_eq!(row["map_diff"], 3, "{row}");
+    let (s, b) = app.post_json("/spreadsheet/kk", json!({"mapid": 201.5, "diff": 3}), Some(&t)).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b["msg"].is_string());
+
+    // Reset tokens: an unknown (or used, or expired) one is 401 "Unauthorized" as in the old
+    // backend; a malformed one is 400 {"msg"} (old: 401 "Missing Authorization Header").
+    let (s, b) = app.post_json("/pwdreset", json!({"token": "zzzzzz", "pwd": "password9"}), None).await;
+    assert_eq!((s, b), (401, json!("Unauthorized")));
+    let (s, b) = app.post_json("/pwdreset", json!({"token": "zzzzz", "pwd": "password9"}), None).await;
+    assert_eq!(s, 400);
+    assert!(b["msg"].as_str().unwrap().contains("`token`"), "{b}");
+
+    // Event dates with seconds are read (old: 400 "Bad Request"); the date part is stored.
+    let admin = admin_token(&app, "boss").await;
+    let with_seconds = NEW_EVENT.replace("2024-03-01T20:00", "2024-03-01T20:00:59");
+    let (s, b) = app.post_json("/manage/events", serde_json::from_str(&with_seconds).unwrap(), Some(&admin)).await;
+    assert_eq!((s, b), (200, json!("OK")));
+    let start: String =
+        app.sql().query_row("SELECT startdate FROM events WHERE shortname = 'KK9'", [], |r| r.get(0)).unwrap();
+    assert_eq!(start, "2024-03-01");
+    let too_long = NEW_EVENT.replace("2024-03-01T20:00", "2024-03-01T20:00:59.5").replace("\"9\"", "\"12\"");
+    assert_eq!(app.post_json("/manage/events", serde_json::from_str(&too_long).unwrap(), Some(&admin)).await.0, 400);
+
+    // WR leaderboard: logins are shown without trailing blanks (the TMX mapping has `dawidnh6 `;
+    // here embergers' latest own record, which names the holder, gets two), and group as one.
+    app.sql()
+        .execute(
+            "UPDATE worldrecords SET login = 'embergers  ' WHERE id = \
+             (SELECT id FROM worldrecords WHERE login = 'embergers' ORDER BY date DESC, id DESC LIMIT 1)",
+            [],
+        )
+        .unwrap();
+    let (_, kk) = app.get("/wrleaderboard/kk?html=False").await;
+    assert_eq!((kk[0]["login"].as_str(), kk[0]["nwrs"].as_i64()), (Some("embergers"), Some(43)));
+    let logins: Vec<&str> = kk.as_array().unwrap().iter().map(|h| h["login"].as_str().unwrap()).collect();
+    assert!(logins.contains(&"dawidnh6"), "{logins:?}");
+    assert!(logins.iter().all(|l| l.trim() == *l), "{logins:?}");
+}
