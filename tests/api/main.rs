@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod binary;
+mod crash;
 mod import;
 mod live;
 mod maps_unique;
