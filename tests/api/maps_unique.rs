@@ -109,3 +109,18 @@ async fn after_the_merge_an_overwrite_changes_the_map_the_sheet_shows() {
     assert_eq!(upload(&app, &admin, csv, true).await, (200, json!("Updated maps.")));
     assert_eq!(fives(&app.get("/spreadsheet/kk/9").await.1), ["fourth"]);
 }
+
+/// An import cannot bring the duplicates back: a dump repeating a map stops at that line and
+/// writes nothing (see the README on the import).
+#[test]
+fn an_import_repeating_a_map_stops_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dump, line) = crate::import::broken_dump(
+        dir.path(),
+        "INSERT INTO `maps` (`id`, `kackyevent`, `name`, `kacky_id`, `kacky_id_int`, `map_version`, `author`) VALUES\n\
+         (900, 1, 'again #3', '3', 3, '', 'x');\n",
+    );
+    let err = crate::import::import_fails(dir.path(), &dump);
+    assert!(err.contains(&format!("line {line}")) && err.contains("`maps`"), "{err}");
+    assert!(err.contains("UNIQUE constraint failed: maps.event_id, maps.kacky_id_int, maps.map_version"), "{err}");
+}

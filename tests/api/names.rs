@@ -147,3 +147,21 @@ async fn existing_accounts_keep_their_names_logins_and_tokens() {
     assert_eq!(n, 3);
     app.login(" anna", "password-1").await;
 }
+
+/// The import compares names by the current key too: a dump with two accounts that now mean
+/// the same name stops, naming both ids (see the README on the import). Look-alikes import.
+#[test]
+fn an_import_with_two_names_meaning_the_same_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dump, line) = crate::import::broken_dump(
+        dir.path(),
+        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (7, ' admin', 'ab', 'cd');\n",
+    );
+    let err = crate::import::import_fails(dir.path(), &dump);
+    assert!(err.contains(&format!("line {line}")) && err.contains("already used by user id 1"), "{err}");
+    let (dump, _) = crate::import::broken_dump(
+        dir.path(),
+        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (7, '\u{410}dmin', 'ab', 'cd');\n",
+    );
+    crate::import::import_ok(dir.path(), &dump);
+}
