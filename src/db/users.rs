@@ -56,8 +56,8 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Account>> {
 
 /// Creates the account and its empty profile; `None` if the name is taken: its key is in use,
 /// or it looks like an existing name (same [`lookalike_key`]). The look-alike check reads
-/// every name (the skeleton is not stored); it shares an immediate transaction with the
-/// insert, so two look-alike registrations cannot both pass it.
+/// every name (the skeleton is not stored; about 30 µs a name in a debug build), inside the
+/// immediate transaction of the insert, so two look-alike registrations cannot both pass it.
 pub fn create(
     conn: &mut Connection,
     name: &UserName,

@@ -8,8 +8,9 @@
 //!   collapsed inside, control/format/invisible characters dropped. Names equal under the old
 //!   rule are equal under this one.
 //! - [`lookalike_key`]: the name reduced to its Unicode TR39 confusable *skeleton*, then
-//!   case-folded (Cyrillic `а` and Latin `a`, `0` and `o`, `1`/`I`/`l`, `rn`/`m` …). Registration refuses a
-//!   name whose look-alike key equals an existing account's. It is not stored: the skeleton
+//!   case-folded (Cyrillic `а` and Latin `a`, `0` and `o`, `1`/`I`/`l`, `rn`/`m` …).
+//!   Registration refuses a name whose look-alike key equals an existing account's. It is not
+//!   stored (registration computes it for every account, `db::users::create`): the skeleton
 //!   data changes between Unicode versions, and a login needs the real spelling anyway.
 
 use std::fmt;
