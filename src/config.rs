@@ -608,4 +608,126 @@ mod tests {
         let e = Settings::from_sources(&src("port: 1"), &src("api_pwd: x"), false).unwrap_err();
         assert!(e.to_string().contains("jwt_secret"));
     }
+
+    mod arbitrary {
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        use super::super::*;
+
+        /// YAML values of small depth, with strings the loader gives meaning to.
+        fn value() -> impl Strategy<Value = Value> {
+            let words = [
+                "KK",
+                "kr",
+                "KX",
+                "custom",
+                "linear",
+                "FILE",
+                "STDOUT",
+                "DEBUG",
+                "warning",
+                "2023-08-17T20:00",
+                "2023-08-17",
+                "2023-08-17 20:00:00",
+                "2023-08-17T20:00:00+02:00",
+                "9999-99-99",
+                "~/x/k.log",
+                "",
+                "1.2.3.4",
+                "0",
+                "-1",
+                "http://x/",
+                "a, b",
+            ];
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| Value::Number(n.into())),
+                (-5i64..100).prop_map(|n| Value::Number(n.into())),
+                any::<f64>().prop_map(|f| Value::Number(f.into())),
+                select(words.to_vec()).prop_map(|s| Value::String(s.into())),
+                ".{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(2, 16, 4, |inner| {
+                prop_oneof![
+                    vec(inner.clone(), 0..4).prop_map(Value::Sequence),
+                    btree_map("[a-z_]{1,8}", inner, 0..4)
+                        .prop_map(|m| Value::Mapping(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect())),
+                ]
+            })
+        }
+
+        fn to_text(map: Mapping) -> String {
+            serde_yaml::to_string(&map).unwrap_or_default()
+        }
+
+        /// A file's text: a mapping of mostly declared keys, or YAML-like noise, or anything.
+        fn file(kind: File) -> impl Strategy<Value = String> {
+            let keys: Vec<String> =
+                KEYS.iter().filter(|(_, f, _)| *f == kind).map(|(k, _, _)| (*k).to_owned()).collect();
+            let key = prop_oneof![3 => select(keys), 1 => "[a-z_]{1,10}"];
+            // Most files start from a loadable one (a secrets file needs `jwt_secret`), so the
+            // checks after the first key are reached too.
+            let base: Mapping = match kind {
+                File::Secrets => serde_yaml::from_str("jwt_secret: x").unwrap(),
+                File::Config => Mapping::new(),
+            };
+            prop_oneof![
+                6 => btree_map(key, value(), 0..4).prop_map(move |m| {
+                    let mut file = base.clone();
+                    file.extend(m.into_iter().map(|(k, v)| (Value::String(k), v)));
+                    to_text(file)
+                }),
+                1 => "[a-z_:\\- \\[\\]{}\n0-9'\"#&*!|>%@`,.]{0,64}",
+                1 => ".{0,64}",
+            ]
+        }
+
+        /// servers.yaml: server names to mostly well-formed entries.
+        fn servers() -> impl Strategy<Value = String> {
+            let field = select(vec!["server_number", "timelimit", "maps", "difficulty", "server_login", "serverlogin"]);
+            let field_value = prop_oneof![
+                value(),
+                (-2i64..4).prop_map(|n| Value::Number(n.into())),
+                vec(-3i64..300, 0..5)
+                    .prop_map(|v| Value::Sequence(v.into_iter().map(|n| Value::Number(n.into())).collect())),
+            ];
+            let entry = prop_oneof![
+                4 => btree_map(field, field_value, 0..6)
+                    .prop_map(|m| Value::Mapping(m.into_iter().map(|(k, v)| (Value::String(k.into()), v)).collect())),
+                1 => value(),
+            ];
+            prop_oneof![
+                4 => btree_map("[A-Za-z0-9 ]{0,8}", entry, 0..4)
+                    .prop_map(|m| to_text(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect())),
+                1 => ".{0,64}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(96))]
+
+            /// Whatever the three files hold, loading them gives settings or a `ConfigError`
+            /// (which `main` turns into exit code 2), never a panic.
+            #[test]
+            fn arbitrary_files_load_or_fail_cleanly(config in file(File::Config), secrets in file(File::Secrets), servers in servers()) {
+                let dir = tempfile::tempdir().unwrap();
+                let put = |name: &str, text: &str| {
+                    let path = dir.path().join(name);
+                    std::fs::write(&path, text).unwrap();
+                    Some(path)
+                };
+                let paths = ConfigPaths {
+                    config: put("config.yaml", &config),
+                    secrets: put("secrets.yaml", &secrets),
+                    servers: put("servers.yaml", &servers),
+                };
+                if let Err(e) = Settings::load(&paths) {
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
+        }
+    }
 }

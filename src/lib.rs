@@ -63,12 +63,20 @@ use config::{Secret, Settings};
 use db::Db;
 use event::EventWindow;
 
-/// Opens and migrates the database, seeds the history if the database is new, and fills in a
-/// generated JWT secret for the demo. Blocking: call before serving or via `spawn_blocking`.
+/// Opens and migrates the database (schema, then the user name keys when the name rule
+/// changed), seeds the history if the database is new, and fills in a generated JWT secret for
+/// the demo. Blocking: call before serving or via `spawn_blocking`.
 pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbError> {
     db::fs::warn_if_network_fs(&settings.database);
     let db = Db::open(&settings.database)?;
     db.migrate()?;
+    // One-time data migration after an upgrade of the user name rule (see `db::users::rekey`).
+    if let Some(r) = db::users::rekey(&mut *db.conn()?)? {
+        tracing::info!("user name keys follow the current rule ({} recomputed)", r.changed);
+        for (id, name) in r.kept_old {
+            tracing::warn!("user id {id} `{}` means the same name as an older account under the current rule: it keeps its old key and logs in with its name as before", name.escape_debug());
+        }
+    }
     if db::seed::seed_if_empty(&mut *db.conn()?)? {
         tracing::info!("loaded the embedded KK/KR history into {}", settings.database.display());
     }

@@ -87,7 +87,25 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<MapUpload>, CsvError> {
     if out.is_empty() {
         return Err(CsvError("the file has no map rows".into()));
     }
+    refuse_duplicates(&out)?;
     Ok(out)
+}
+
+/// Two rows for the same map (event, kacky id and version, compared exactly as the upload
+/// matches existing maps) would insert two map rows; the file is refused naming both lines.
+fn refuse_duplicates(rows: &[MapUpload]) -> Result<(), CsvError> {
+    let mut first_line = std::collections::HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let line = i + 2;
+        if let Some(earlier) = first_line.insert((&row.event, row.kacky_id_int, &row.version), line) {
+            let version = if row.version.is_empty() { String::new() } else { format!(" {}", row.version) };
+            return Err(CsvError(format!(
+                "rows {earlier} and {line} are the same map {} #{}{version}",
+                row.event, row.kacky_id_int
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,5 +132,63 @@ mod tests {
         assert!(parse(b"kacky_id,author,event,prefix,at\n1,a,KK9,p,fast\n").unwrap_err().0.contains("row 2: at"));
         assert!(parse(b"kacky_id,author,event,prefix\nx1,a,KK9,p\n").is_err());
         assert!(parse(b"").is_err());
+    }
+
+    #[test]
+    fn the_same_map_twice_is_refused_naming_both_rows() {
+        let twice = b"kacky_id,author,event,prefix\n17 [v2],a,KK9,p\n18,b,KK9,p\n17 [v2],c,KK9,q\n";
+        assert_eq!(parse(twice), Err(CsvError("rows 2 and 4 are the same map KK9 #17 [v2]".into())));
+        assert!(parse(b"kacky_id,author,event,prefix\n17,a,KK9,p\n17 [v2],b,KK9,p\n17,c,KK8,p\n").is_ok());
+    }
+
+    /// CSV-shaped text: a header from the known columns (and a stranger), rows of tricky values.
+    fn csv_like() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let column = prop_oneof![
+            Just("kacky_id"),
+            Just("author"),
+            Just("event"),
+            Just("prefix"),
+            Just("at"),
+            Just("difficulty"),
+            Just("tmx_id"),
+            Just("tm_uid"),
+            Just("colour"),
+        ];
+        let value =
+            prop_oneof!["-?[0-9]{1,20}( \\[v[0-9]\\])?", "–[0-9]{1,3}", "KK[0-9]", "[a-z\"$ ,\n]{0,6}", ".{0,6}",];
+        let usual = ["kacky_id", "author", "event", "prefix", "at", "difficulty"];
+        let header = prop_oneof![2 => Just(usual.to_vec()), 1 => proptest::collection::vec(column, 0..7)];
+        let row = prop_oneof![
+            2 => ("-?[0-9]{1,4}( \\[v[0-9]\\])?", "[a-z]{1,4}", "KK[89]", "[$a-z#]{1,4}", "[0-9]{0,6}", "[0-9]{0,3}")
+                .prop_map(|(k, a, e, p, at, d)| vec![k, a, e, p, at, d]),
+            1 => proptest::collection::vec(value, 0..8),
+        ];
+        (header, proptest::collection::vec(row, 0..5)).prop_map(|(header, rows)| {
+            let mut text = header.join(",");
+            for row in rows {
+                text.push('\n');
+                text.push_str(&row.join(","));
+            }
+            text
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Any upload gives rows or a refusal, never a panic; accepted rows keep the rules.
+        #[test]
+        fn arbitrary_uploads_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256), text in csv_like()) {
+            let _ = parse(&bytes);
+            if let Ok(rows) = parse(text.as_bytes()) {
+                let mut maps = std::collections::HashSet::new();
+                for row in &rows {
+                    proptest::prop_assert!((0..=100).contains(&row.difficulty));
+                    proptest::prop_assert!(!row.author.is_empty() && !row.event.is_empty());
+                    proptest::prop_assert!(maps.insert((row.event.clone(), row.kacky_id_int, row.version.clone())));
+                }
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! request): creating events, visibility, map CSV upload, WR reset. (The admins' full event
 //! list is `POST /events`, in `public`, next to the public list.)
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -104,12 +105,22 @@ async fn manage_events(
     Ok(ok())
 }
 
+/// A body that is not `multipart/form-data` with a boundary (the old answer was an HTML 400):
+/// 400 `{"msg": …}` like every other malformed body.
+fn multipart_rejection(r: MultipartRejection) -> ApiError {
+    ApiError::bad_request(format!(
+        "expected a multipart/form-data body with a `file` part (the CSV): {}",
+        r.body_text()
+    ))
+}
+
 /// Multipart `file` (CSV) and optional `overwrite` (a file part or field containing `1`).
 async fn manage_maps(
     State(state): State<AppState>,
     _admin: Admin,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let mut form = form.map_err(multipart_rejection)?;
     let (mut file, mut overwrite) = (None, false);
     while let Some(field) = form.next_field().await? {
         match field.name() {

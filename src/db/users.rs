@@ -1,9 +1,13 @@
 //! Accounts, their profile fields, reset tokens and revoked token ids.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::meta;
 
 pub use crate::domain::username_key;
-use crate::domain::UserName;
+use crate::domain::{legacy_username_key, lookalike_key, username_key_rule, UserName, LEGACY_KEY_PREFIX};
 
 /// A user as the auth layer needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,9 +31,22 @@ fn account(r: &rusqlite::Row) -> rusqlite::Result<Account> {
     })
 }
 
+/// The two keys a typed name is looked up by, in this order: the key of an account that kept
+/// its old key when the keys were recomputed (`OLD:` + the old rule's key, see
+/// [`rekey`]), then the current key. `WHERE username_key IN (?1, ?2)` with these binds finds
+/// at most two rows; [`PREFER_LEGACY`] picks the first.
+fn lookup_keys(name: &str) -> [String; 2] {
+    [format!("{LEGACY_KEY_PREFIX}{}", legacy_username_key(name)), username_key(name)]
+}
+
+/// Orders the rows of a look-up by [`lookup_keys`]: an exact match under the old rule wins.
+const PREFER_LEGACY: &str = "ORDER BY username_key = ?1 DESC LIMIT 1";
+
+/// The account a typed name means (login, `admin promote`): see [`lookup_keys`].
 pub fn by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<Account>> {
-    conn.prepare_cached(&format!("{ACCOUNT} WHERE username_key = ?1"))?
-        .query_row([username_key(name)], account)
+    let [legacy, key] = lookup_keys(name);
+    conn.prepare_cached(&format!("{ACCOUNT} WHERE username_key IN (?1, ?2) {PREFER_LEGACY}"))?
+        .query_row([legacy, key], account)
         .optional()
 }
 
@@ -37,7 +54,10 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Account>> {
     conn.prepare_cached(&format!("{ACCOUNT} WHERE id = ?1"))?.query_row([id], account).optional()
 }
 
-/// Creates the account and its empty profile; `None` if the name is taken.
+/// Creates the account and its empty profile; `None` if the name is taken: its key is in use,
+/// or it looks like an existing name (same [`lookalike_key`]). The look-alike check reads
+/// every name (the skeleton is not stored; about 30 µs a name in a debug build), inside the
+/// immediate transaction of the insert, so two look-alike registrations cannot both pass it.
 pub fn create(
     conn: &mut Connection,
     name: &UserName,
@@ -45,7 +65,10 @@ pub fn create(
     mail_hash: &str,
     is_admin: bool,
 ) -> rusqlite::Result<Option<i64>> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if looks_taken(&tx, &name.lookalike_key())? {
+        return Ok(None);
+    }
     let inserted = tx
         .prepare_cached("INSERT INTO users (username, username_key, password, mail, is_admin) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (username_key) DO NOTHING")?
         .execute(params![name.as_str(), name.key(), password, mail_hash, is_admin])?;
@@ -56,6 +79,80 @@ pub fn create(
     tx.prepare_cached("INSERT INTO user_fields (user_id) VALUES (?1)")?.execute([id])?;
     tx.commit()?;
     Ok(Some(id))
+}
+
+/// Whether an account's name has this look-alike key.
+fn looks_taken(conn: &Connection, lookalike: &str) -> rusqlite::Result<bool> {
+    let mut st = conn.prepare_cached("SELECT username FROM users")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        if lookalike_key(r.get_ref(0)?.as_str()?) == lookalike {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// What [`rekey`] did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Rekeyed {
+    /// Accounts whose stored key changed.
+    pub changed: usize,
+    /// Accounts (id, name) whose name has an older account's key under the current rule; they
+    /// keep a key of their own behind [`LEGACY_KEY_PREFIX`].
+    pub kept_old: Vec<(i64, String)>,
+}
+
+/// `app_meta` key holding the [`username_key_rule`] the stored keys follow.
+pub const KEY_RULE_META: &str = "users.username_key_rule";
+
+/// Recomputes every stored name key under the current rule, once: at the first start after an
+/// upgrade (guarded by the [`KEY_RULE_META`] marker, in one transaction with it). Names are
+/// never changed. Accounts are taken oldest (lowest id) first: the first to reach a key gets
+/// it; a later one whose name now means the same (` bob`, `bob\u{200B}` or `ｂｏｂ` after `bob`)
+/// gets `OLD:` + its key under the old rule, which a look-up by name tries first
+/// ([`by_name`]), so it still logs in with its name spelt as before; its tokens name the id
+/// and keep working. `None` when the keys were already current.
+pub fn rekey(conn: &mut Connection) -> rusqlite::Result<Option<Rekeyed>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rule = username_key_rule();
+    if meta::get(&tx, KEY_RULE_META)?.as_deref() == Some(rule.as_str()) {
+        return Ok(None);
+    }
+    let rows = tx
+        .prepare("SELECT id, username, username_key FROM users ORDER BY id")?
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut taken = HashSet::with_capacity(rows.len());
+    let mut report = Rekeyed::default();
+    let mut changes = Vec::new();
+    for (id, name, stored) in rows {
+        let mut key = username_key(&name);
+        if !taken.insert(key.clone()) {
+            // Keys under the current rule never start with the prefix, so only these compete.
+            let old = [legacy_username_key(&name), stored.trim_start_matches(LEGACY_KEY_PREFIX).to_owned()];
+            let mut candidates = old.iter().map(|k| format!("{LEGACY_KEY_PREFIX}{k}"));
+            key =
+                candidates.find(|k| !taken.contains(k)).unwrap_or_else(|| format!("{LEGACY_KEY_PREFIX}{stored}#{id}"));
+            taken.insert(key.clone());
+            report.kept_old.push((id, name));
+        }
+        if key != stored {
+            changes.push((id, key));
+        }
+    }
+    // Two passes, so no intermediate state breaks the unique index.
+    for (id, _) in &changes {
+        tx.prepare_cached("UPDATE users SET username_key = ?2 WHERE id = ?1")?
+            .execute(params![id, format!("\u{1}rekey {id}")])?;
+    }
+    for (id, key) in &changes {
+        tx.prepare_cached("UPDATE users SET username_key = ?2 WHERE id = ?1")?.execute(params![id, key])?;
+    }
+    meta::set(&tx, KEY_RULE_META, &rule)?;
+    tx.commit()?;
+    report.changed = changes.len();
+    Ok(Some(report))
 }
 
 /// Stores a new password hash; with `revoke` every earlier token of the user stops working.
@@ -71,9 +168,12 @@ pub fn set_mail(conn: &Connection, id: i64, mail_hash: &str) -> rusqlite::Result
 }
 
 pub fn set_admin(conn: &Connection, name: &str, admin: bool) -> rusqlite::Result<bool> {
+    let [legacy, key] = lookup_keys(name);
     let n = conn
-        .prepare_cached("UPDATE users SET is_admin = ?2 WHERE username_key = ?1")?
-        .execute(params![username_key(name), admin])?;
+        .prepare_cached(&format!(
+            "UPDATE users SET is_admin = ?3 WHERE id = (SELECT id FROM users WHERE username_key IN (?1, ?2) {PREFER_LEGACY})"
+        ))?
+        .execute(params![legacy, key, admin])?;
     Ok(n > 0)
 }
 
@@ -136,8 +236,9 @@ fn set_field(conn: &Connection, id: i64, column: &'static str, value: &str) -> r
 
 /// The account matching a name and a mail hash, for password reset.
 pub fn for_reset(conn: &Connection, name: &str, mail_hash: &str) -> rusqlite::Result<Option<Account>> {
-    conn.prepare_cached(&format!("{ACCOUNT} WHERE username_key = ?1 AND mail = ?2"))?
-        .query_row(params![username_key(name), mail_hash], account)
+    let [legacy, key] = lookup_keys(name);
+    conn.prepare_cached(&format!("{ACCOUNT} WHERE username_key IN (?1, ?2) AND mail = ?3 {PREFER_LEGACY}"))?
+        .query_row(params![legacy, key, mail_hash], account)
         .optional()
 }
 

@@ -24,7 +24,8 @@ struct Acc {
 
 /// WR rows resolve to a login: their own, or for TMX/DEDI rows (empty login) the mapped game
 /// login of the TMX user name. Logins group case-insensitively and ignore trailing spaces,
-/// like the old MariaDB collation. Order: most WRs first, then login.
+/// like the old MariaDB collation, and are shown without them. Order: most WRs first, then
+/// login.
 pub fn leaderboard(conn: &Connection, t: EventType) -> rusqlite::Result<Vec<Holder>> {
     let mapped_col = match t {
         EventType::Kk => "tmf_login",
@@ -44,11 +45,13 @@ pub fn leaderboard(conn: &Connection, t: EventType) -> rusqlite::Result<Vec<Hold
         let (id, nickname, login, date): (i64, String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         let mapped: Option<String> = r.get(4)?;
         let own = !login.is_empty();
+        // Shown without trailing blanks: the old data has a few (`dawidnh6 ` in the mapping).
+        let login = login.trim_end().to_owned();
         let resolved = if own { login.clone() } else { mapped.unwrap_or_default().trim_end().to_owned() };
-        if resolved.trim_end().is_empty() {
+        if resolved.is_empty() {
             continue;
         }
-        let key = resolved.trim_end().to_lowercase();
+        let key = resolved.to_lowercase();
         let acc = groups.entry(key).or_insert_with(|| Acc { login: resolved.clone(), nickname: None, nwrs: 0 });
         acc.nwrs += 1;
         if own {

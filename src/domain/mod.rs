@@ -4,13 +4,17 @@
 //!
 //! - [`EventType`], [`Edition`], [`KackyId`]: which event and which map;
 //! - [`Difficulty`]: a player's own 0–6 rating of a map;
-//! - [`UserName`] and [`NewPassword`]: the account rules, written once.
+//! - [`UserName`] and [`NewPassword`]: the account rules, written once, with the name keys
+//!   ([`username_key`], [`lookalike_key`]).
 
 mod event;
 mod user;
 
 pub use event::{Difficulty, Edition, EditionSel, EventType, KackyId};
-pub use user::{username_key, NewPassword, UserName, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
+pub use user::{
+    is_hidden_char, legacy_username_key, lookalike_key, username_key, username_key_rule, NewPassword, UserName,
+    LEGACY_KEY_PREFIX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX,
+};
 
 /// Why a raw value is not a valid domain value; the message names the field and the rule, so
 /// the API can answer it as a 400 as it is.

@@ -530,4 +530,52 @@ mod tests {
         assert_eq!(tmtext::plain(&sim_raw_name("$a$")), "$a$");
         assert_eq!(tmtext::plain(&sim_raw_name("fff")), "fff");
     }
+
+    /// Any JSON value of small depth, with strings that look like map names and numbers.
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "[$#–0-9a-z \\[\\]v.e+-]{0,16}".prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("current_map".to_owned()),
+                        Just("time_played".to_owned()),
+                        Just("recently_played".to_owned()),
+                        Just("error".to_owned()),
+                        "[$a-z0-9 ]{0,8}"
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Whatever the game servers answer, the parser returns: an error for the whole body, or
+        /// each entry as a report or a skip, never a panic.
+        #[test]
+        fn arbitrary_answers_never_panic(body in ".{0,64}", value in arb_json(), servers in proptest::collection::btree_map("[$a-z0-9 ]{0,8}", arb_json(), 0..4)) {
+            let _ = parse(&body);
+            let _ = parse(&value.to_string());
+            let object = Value::Object(servers.into_iter().collect()).to_string();
+            if let Ok(parsed) = parse(&object) {
+                for report in parsed.reports {
+                    proptest::prop_assert!(report.time_played_s >= 0);
+                }
+            }
+        }
+    }
 }

@@ -5,13 +5,13 @@ use serde_json::{json, Value};
 use crate::common::{spawn, TestApp};
 
 /// Registers `name` and makes it an admin directly in the database (as `admin promote` does).
-async fn admin_token(app: &TestApp, name: &str) -> String {
+pub(crate) async fn admin_token(app: &TestApp, name: &str) -> String {
     app.register_login(name, "password1").await;
     app.sql().execute("UPDATE users SET is_admin = 1 WHERE username = ?1", [name]).unwrap();
     app.login(name, "password1").await
 }
 
-async fn upload(app: &TestApp, token: &str, csv: &str, overwrite: bool) -> (u16, Value) {
+pub(crate) async fn upload(app: &TestApp, token: &str, csv: &str, overwrite: bool) -> (u16, Value) {
     let mut form = reqwest::multipart::Form::new()
         .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("maps.csv"));
     if overwrite {
@@ -25,7 +25,7 @@ async fn upload(app: &TestApp, token: &str, csv: &str, overwrite: bool) -> (u16,
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
-const NEW_EVENT: &str = r#"{"create": {"name": "Kackiest Kacky 9", "type": "kk", "edition": "9", "startDate": "2024-03-01T20:00", "endDate": "2024-03-31T22:00", "minID": "276", "maxID": "350"}}"#;
+pub(crate) const NEW_EVENT: &str = r#"{"create": {"name": "Kackiest Kacky 9", "type": "kk", "edition": "9", "startDate": "2024-03-01T20:00", "endDate": "2024-03-31T22:00", "minID": "276", "maxID": "350"}}"#;
 
 #[tokio::test]
 async fn create_event_upload_maps_and_see_them() {

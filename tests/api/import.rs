@@ -204,13 +204,13 @@ fn small_dump_imports_every_table_and_twice_is_the_same() {
 }
 
 /// The fixture plus `extra`, and the line `extra` starts on.
-fn broken_dump(dir: &Path, extra: &str) -> (PathBuf, usize) {
+pub(crate) fn broken_dump(dir: &Path, extra: &str) -> (PathBuf, usize) {
     let base = std::fs::read_to_string(fixture("old_backend_small.sql")).unwrap();
     let line = base.lines().count() + 1;
     (write(dir, "broken.sql", &format!("{base}{extra}")), line)
 }
 
-fn import_fails(dir: &Path, dump: &Path) -> String {
+pub(crate) fn import_fails(dir: &Path, dump: &Path) -> String {
     let out = run(dir, &["import-mysql", dump.to_str().unwrap()]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {err}");

@@ -4,12 +4,16 @@ mod common;
 
 mod accounts;
 mod admin;
+mod bad_input;
 mod binary;
 mod caching;
 mod connections;
+mod crash;
 mod import;
 mod live;
+mod maps_unique;
 mod mariadb;
+mod names;
 mod notify;
 mod public;
 mod records;

@@ -1,0 +1,167 @@
+//! User names: normalised at registration, hidden characters refused, look-alikes collide;
+//! existing accounts keep their names, logins and tokens across the key migration.
+
+use serde_json::{json, Value};
+
+use crate::common::{payload, spawn, spawn_with, Options, TestApp};
+
+async fn register(app: &TestApp, user: &str) -> (u16, Value) {
+    app.post_json("/register", json!({"user": user, "pwd": "password1", "mail": "x@example.com"}), None).await
+}
+
+#[tokio::test]
+async fn each_kind_of_odd_name_is_refused_or_collides() {
+    let app = spawn().await;
+    assert_eq!(register(&app, "bob").await, (201, json!("Created")));
+    let conflict = (409, json!("Conflict"));
+    // Blanks: trailing (as before), leading, and NBSP (NFKC makes it a space) are trimmed.
+    assert_eq!(register(&app, "bob ").await, conflict, "trailing blank");
+    assert_eq!(register(&app, " bob").await, conflict, "leading blank");
+    assert_eq!(register(&app, "bob\u{a0}").await, conflict, "NBSP");
+    assert_eq!(register(&app, "\u{a0}BOB\u{3000}").await, conflict, "NBSP, ideographic space, case");
+    // Compatibility forms and look-alikes from other scripts mean the same name.
+    assert_eq!(register(&app, "ｂｏｂ").await, conflict, "fullwidth letters (NFKC)");
+    assert_eq!(register(&app, "b\u{43e}b").await, conflict, "Cyrillic о");
+    assert_eq!(register(&app, "\u{412}\u{41e}\u{412}").await, conflict, "Cyrillic ВОВ");
+    assert_eq!(register(&app, "b0b").await, conflict, "digit zero (TR39 skeleton)");
+    // Invisible and control characters are refused with the rule and the code point.
+    for (name, code) in [
+        ("b\u{200b}ob", "U+200B"),
+        ("bob\u{0}", "U+0000"),
+        ("\u{202e}bob", "U+202E"),
+        ("bo\u{200d}b", "U+200D"),
+        ("bob\u{feff}", "U+FEFF"),
+        ("b\tob", "U+0009"),
+        ("\u{2800}", "U+2800"),
+    ] {
+        let (s, b) = register(&app, name).await;
+        assert_eq!(s, 400, "{name:?}: {b}");
+        let msg = b["msg"].as_str().unwrap();
+        assert!(msg.contains("must not contain control, format or invisible characters"), "{msg}");
+        assert!(msg.contains(code), "{name:?}: {msg}");
+    }
+    assert_eq!(register(&app, "\u{a0} \u{3000}").await.0, 400, "blank after NFKC");
+    let n: i64 = app.sql().query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "only bob was created");
+
+    // A name is stored normalised; it logs in as typed at registration or as stored.
+    assert_eq!(register(&app, "\u{a0}Ｃarol ").await, (201, json!("Created")));
+    let stored: String =
+        app.sql().query_row("SELECT username FROM users WHERE username_key = 'carol'", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, "Carol");
+    app.login("\u{a0}Ｃarol ", "password1").await;
+    let t = app.login("carol", "password1").await;
+    assert_eq!(payload(&t)["sub"], "carol", "the token names the user as typed at login (old behaviour)");
+    // Look-alikes do not log in to someone else's account: a login needs the name itself.
+    let (s, b) = app.post_json("/login", json!({"user": "b\u{43e}b", "pwd": "password1"}), None).await;
+    assert_eq!((s, b), (401, json!("Wrong username or password")));
+    // Password reset finds accounts by the same key.
+    let (s, _) = app.post_json("/pwdreset", json!({"user": " BOB", "mail": "x@example.com"}), None).await;
+    assert_eq!(s, 200);
+}
+
+/// Accounts as the previous version stored them: names it accepted, keys under its rule
+/// (lower case, trailing blanks removed), no key-rule marker.
+fn make_old_accounts(app: &TestApp, renames: &[(&str, &str, &str)]) {
+    let db = app.sql();
+    for (tmp, name, old_key) in renames {
+        let n = db
+            .execute("UPDATE users SET username = ?2, username_key = ?3 WHERE username = ?1", [tmp, name, old_key])
+            .unwrap();
+        assert_eq!(n, 1, "{tmp}");
+    }
+    db.execute("DELETE FROM app_meta WHERE key = 'users.username_key_rule'", []).unwrap();
+}
+
+#[tokio::test]
+async fn existing_accounts_keep_their_names_logins_and_tokens() {
+    let app = spawn().await;
+    let names = ["Anna", "tmp-lead", "tmp-wide", "tmp-cyr", "tmp-zwsp"];
+    let mut tokens = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        tokens.push(app.register_login(n, &format!("password-{i}")).await);
+    }
+    // What the previous version allowed: a leading blank, fullwidth letters, a Cyrillic А, a
+    // zero-width space. Keys were its own: lower case, trailing blanks removed.
+    let old = [
+        ("tmp-lead", " anna", " anna"),
+        ("tmp-wide", "ａｎｎａ", "ａｎｎａ"),
+        ("tmp-cyr", "\u{410}nna", "\u{430}nna"),
+        ("tmp-zwsp", "an\u{200b}na", "an\u{200b}na"),
+    ];
+    make_old_accounts(&app, &old);
+    let dir = app.stop().await;
+    let app = spawn_with(Options { dir: Some(dir), ..Default::default() }).await;
+
+    // The oldest keeps the key; the newer ones that mean the same name keep their old key behind
+    // `OLD:`; the Cyrillic one is only a look-alike and gets its own new key.
+    let keys: Vec<(String, String)> = {
+        let db = app.sql();
+        let mut st = db.prepare("SELECT username, username_key FROM users ORDER BY id").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let expected = [
+        ("Anna", "anna"),
+        (" anna", "OLD: anna"),
+        ("ａｎｎａ", "OLD:ａｎｎａ"),
+        ("\u{410}nna", "\u{430}nna"),
+        ("an\u{200b}na", "OLD:an\u{200b}na"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect();
+    assert_eq!(keys, expected, "names unchanged, keys recomputed once");
+
+    // Every account logs in with its name spelt as before (the old rule: any case, trailing
+    // blanks), and its tokens from before the upgrade keep working.
+    let logins = [("ANNA ", 0), (" anna", 1), (" ANNA", 1), ("ａｎｎａ", 2), ("\u{410}NNA", 3), ("AN\u{200b}NA", 4)];
+    for (login, i) in logins {
+        let t = app.login(login, &format!("password-{i}")).await;
+        assert_eq!(payload(&t)["uid"], payload(&tokens[i])["uid"], "{login:?}");
+        assert_eq!(payload(&t)["sub"], login);
+    }
+    for (i, t) in tokens.iter().enumerate() {
+        assert_eq!(app.get_auth("/usermgnt", t).await.0, 200, "token of {}", names[i]);
+    }
+    // Nobody can register any of these names again.
+    for name in ["anna", " Anna", "ａｎｎａ", "\u{430}nna", "\u{410}NNA"] {
+        assert_eq!(register(&app, name).await, (409, json!("Conflict")), "{name:?}");
+    }
+    // `admin promote` finds accounts the same way.
+    {
+        let conn = app.sql();
+        assert!(kacky_backend::db::users::set_admin(&conn, " ANNA", true).unwrap());
+        let admins: Vec<String> = conn
+            .prepare("SELECT username FROM users WHERE is_admin = 1")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(admins, [" anna"]);
+    }
+
+    // The migration ran once: a later start leaves the keys alone.
+    let dir = app.stop().await;
+    let app = spawn_with(Options { dir: Some(dir), ..Default::default() }).await;
+    let n: i64 =
+        app.sql().query_row("SELECT COUNT(*) FROM users WHERE username_key LIKE 'OLD:%'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 3);
+    app.login(" anna", "password-1").await;
+}
+
+/// The import compares names by the current key too: a dump with two accounts that now mean
+/// the same name stops, naming both ids (see the README on the import). Look-alikes import.
+#[test]
+fn an_import_with_two_names_meaning_the_same_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dump, line) = crate::import::broken_dump(
+        dir.path(),
+        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (7, ' admin', 'ab', 'cd');\n",
+    );
+    let err = crate::import::import_fails(dir.path(), &dump);
+    assert!(err.contains(&format!("line {line}")) && err.contains("already used by user id 1"), "{err}");
+    let (dump, _) = crate::import::broken_dump(
+        dir.path(),
+        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (7, '\u{410}dmin', 'ab', 'cd');\n",
+    );
+    crate::import::import_ok(dir.path(), &dump);
+}
