@@ -17,7 +17,8 @@ use crate::auth::LEGACY_PREFIX;
 use crate::db::import::{self as work, ImportedUser, StoredUser};
 use crate::db::maps::SheetCols;
 use crate::db::meta;
-use crate::db::users::{username_key, Fields};
+use crate::db::users::Fields;
+use crate::domain::{legacy_username_key, username_key, LEGACY_KEY_PREFIX};
 
 /// Old tokens lived 100 days (the old `JWT_ACCESS_TOKEN_EXPIRES`), so a revocation can be
 /// forgotten that long after it was made.
@@ -49,13 +50,13 @@ pub(crate) fn merge_password(current: &str, dump: &str, recorded: Option<&str>) 
 pub(super) fn user(tx: &Transaction, row: &Row, s: &mut Summary) -> RowResult<bool> {
     let id = row.int("id")?;
     let name = row.text("username")?;
-    let key = username_key(&name);
+    let stored = work::stored_user(tx, id)?;
+    let key = account_key(tx, id, &name, stored.as_ref())?;
     let hex = row.text("password")?.trim().to_ascii_lowercase();
     let legacy = format!("{LEGACY_PREFIX}{hex}");
-    check_name_free(tx, id, &name, &key)?;
     let meta_key = format!("import.legacy_password.{id}");
     let recorded = meta::get(tx, &meta_key)?;
-    let password = match work::stored_user(tx, id)? {
+    let password = match stored {
         Some(StoredUser { username_key: old_key, .. }) if old_key != key => {
             return Err(RowError(format!(
                 "user id {id} is `{old_key}` in the database but `{name}` in the dump: refusing to merge two different accounts"
@@ -82,14 +83,34 @@ pub(super) fn user(tx: &Transaction, row: &Row, s: &mut Summary) -> RowResult<bo
     Ok(true)
 }
 
-/// A name taken by another account would only fail as a bare UNIQUE error; say whose it is.
-fn check_name_free(tx: &Transaction, id: i64, name: &str, key: &str) -> RowResult<()> {
-    match work::name_owner_other_than(tx, key, id)? {
-        Some(other) => {
-            Err(RowError(format!("user name `{name}` (id {id}) is already used by user id {other} (names compare case-insensitively, trailing spaces ignored)")))
-        }
-        None => Ok(()),
+/// The stored name key of the dump's account `id`, by the rule the start-up key migration
+/// follows: the current key ([`username_key`]); an account already in the database keeps the
+/// key it has if that is one of its two forms; and a name that the old system kept apart from
+/// another account's (e.g. ` admin` next to `Admin`) but that now means the same gets
+/// `OLD:` + its old key, so both accounts import and log in with their names as before. Only
+/// two accounts with the same name under the old rule itself stop the import.
+fn account_key(tx: &Transaction, id: i64, name: &str, stored: Option<&StoredUser>) -> RowResult<String> {
+    let key = username_key(name);
+    let old_form = format!("{LEGACY_KEY_PREFIX}{}", legacy_username_key(name));
+    if let Some(s) = stored.filter(|s| s.username_key == key || s.username_key == old_form) {
+        return Ok(s.username_key.clone());
     }
+    if stored.is_some() {
+        // A different account under this id: the caller refuses to merge.
+        return Ok(key);
+    }
+    let Some(owner) = work::name_owner_other_than(tx, &key, id)? else { return Ok(key) };
+    // The same name under the old rule is the same account name, not a second one.
+    let owner_name = crate::db::users::by_id(tx, owner)?.map(|a| a.username).unwrap_or_default();
+    let twin = legacy_username_key(&owner_name) == legacy_username_key(name);
+    let other = match work::name_owner_other_than(tx, &old_form, id)? {
+        None if !twin => return Ok(old_form),
+        None => owner,
+        Some(other) => other,
+    };
+    Err(RowError(format!(
+        "user name `{name}` (id {id}) is already used by user id {other} (the old system compared names case-insensitively, trailing spaces ignored)"
+    )))
 }
 
 /// Parses the old `alarms` text (`242;245; 250;250`, kacky ids as the client typed them):

@@ -148,20 +148,39 @@ async fn existing_accounts_keep_their_names_logins_and_tokens() {
     app.login(" anna", "password-1").await;
 }
 
-/// The import compares names by the current key too: a dump with two accounts that now mean
-/// the same name stops, naming both ids (see the README on the import). Look-alikes import.
+/// The import keeps accounts the old system kept apart: a dump with ` admin` next to `Admin`
+/// (different names under the old collation, the same under the current key) imports both,
+/// the later one under `OLD:` + its old key, exactly as the start-up key migration does, and
+/// importing the same dump again changes nothing. Look-alikes import as separate accounts.
 #[test]
-fn an_import_with_two_names_meaning_the_same_stops() {
+fn an_import_with_names_that_now_mean_the_same_keeps_both_accounts() {
     let dir = tempfile::tempdir().unwrap();
-    let (dump, line) = crate::import::broken_dump(
-        dir.path(),
-        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (7, ' admin', 'ab', 'cd');\n",
-    );
-    let err = crate::import::import_fails(dir.path(), &dump);
-    assert!(err.contains(&format!("line {line}")) && err.contains("already used by user id 1"), "{err}");
     let (dump, _) = crate::import::broken_dump(
         dir.path(),
-        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (7, '\u{410}dmin', 'ab', 'cd');\n",
+        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (7, ' admin', 'ab', 'cd'), (8, '\u{410}dmin', 'ab', 'cd');\n",
     );
     crate::import::import_ok(dir.path(), &dump);
+    let keys = || {
+        let db = rusqlite::Connection::open(dir.path().join("kacky.db")).unwrap();
+        let mut st = db.prepare("SELECT id, username_key FROM users WHERE id IN (1, 7, 8) ORDER BY id").unwrap();
+        st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    let first = keys();
+    assert_eq!(first[0], (1, "admin".to_owned()));
+    assert_eq!(first[1], (7, "OLD: admin".to_owned()), "the later account keeps its old key");
+    assert_eq!(first[2].0, 8);
+    assert!(!first[2].1.starts_with("OLD:"), "a look-alike is its own name: {first:?}");
+    // Again: the same keys (the stored `OLD:` form counts as the account's own).
+    crate::import::import_ok(dir.path(), &dump);
+    assert_eq!(keys(), first);
+    // Two accounts with the same name under the old rule itself still stop the import.
+    let (dump, line) = crate::import::broken_dump(
+        dir.path(),
+        "INSERT INTO `kack_users` (`id`, `username`, `password`, `mail`) VALUES (9, 'ADMIN ', 'ab', 'cd');\n",
+    );
+    let err = crate::import::import_fails(dir.path(), &dump);
+    assert!(err.contains(&format!("line {line}")) && err.contains("already used by user id"), "{err}");
 }
