@@ -64,6 +64,22 @@ async fn demo_without_any_config_files_serves() {
     assert_eq!(rows.len(), 75);
     assert!(base.starts_with("http://127.0.0.1:"), "the demo binds loopback only: {base}");
     assert!(dir.path().join("kacky.db").exists());
+    let health: serde_json::Value = client.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["notifier"]["enabled"], false, "{health}");
+}
+
+/// One line points the demo at a Discord webhook; `/healthz` shows the notifier (never the URL).
+#[tokio::test]
+async fn demo_with_a_webhook_shows_the_notifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    cmd.env("KACKY_PORT", "0").env("KACKY_DISCORD_WEBHOOK_URL", "http://127.0.0.1:9/api/webhooks/1/demo-secret");
+    let (_server, base) = start(cmd);
+    let body = reqwest::get(format!("{base}/healthz")).await.unwrap().text().await.unwrap();
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["notifier"]["enabled"], true, "{health}");
+    assert_eq!(health["notifier"]["pending"], 0);
+    assert!(!body.contains("demo-secret"), "{body}");
 }
 
 fn run_check(dir: &Path, files: &[(&str, &str)]) -> (i32, String) {
