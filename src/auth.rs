@@ -9,8 +9,6 @@
 //! Passwords are argon2id PHC strings; accounts imported from the old system hold
 //! `sha256$<hex>` (unsalted SHA-256) and are upgraded on their next successful login.
 
-use std::cell::RefCell;
-
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm as Argon2Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,22 +30,19 @@ pub fn sha256_hex(s: &str) -> String {
 /// The highest memory cost a stored hash may ask for (KiB); ours use 19 MiB.
 const MAX_M_COST_KIB: u32 = 256 * 1024;
 
-thread_local! {
-    /// argon2's working memory, kept per hashing thread and reused: a fresh 19 MiB block per
-    /// hash stays with the allocator afterwards, so a login storm would leave the process
-    /// large (see `bench/README.md`).
-    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
-}
+/// The reserved size of argon2's working memory, in 1 KiB blocks: above glibc's largest
+/// dynamic mmap threshold (32 MiB), so every hash maps its memory fresh and unmaps it when done.
+/// Allocations below that threshold (our 19 MiB) raise it once freed, after which they come from
+/// the heap and stay resident for good; only the 19 MiB actually used are ever touched.
+const RESERVED_BLOCKS: usize = 33 * 1024;
 
-/// Runs argon2 into `out` with this thread's reused working memory.
+/// Runs argon2 into `out` with working memory that goes back to the system right after (see
+/// [`RESERVED_BLOCKS`]), so a login storm leaves no large process behind.
 fn argon2_into(argon: &Argon2, pwd: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
-    BLOCKS.with_borrow_mut(|blocks| {
-        let n = argon.params().block_count();
-        if blocks.len() < n {
-            blocks.resize(n, Block::default());
-        }
-        argon.hash_password_into_with_memory(pwd, salt, out, &mut blocks[..n])
-    })
+    let n = argon.params().block_count();
+    let mut blocks = Vec::with_capacity(n.max(RESERVED_BLOCKS));
+    blocks.resize(n, Block::default());
+    argon.hash_password_into_with_memory(pwd, salt, out, &mut blocks)
 }
 
 /// Hashes a new password with argon2id (OWASP parameters) and a fresh 16-byte salt from the

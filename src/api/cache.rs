@@ -30,7 +30,7 @@ use crate::domain::{Edition, EventType};
 /// How long an entry may be served at most.
 pub const TTL: Duration = Duration::from_secs(10);
 /// Most bytes of answers kept.
-const ANSWER_BYTES: u64 = 16 * 1024 * 1024;
+const ANSWER_BYTES: u64 = 8 * 1024 * 1024;
 /// Most sheet-row sets kept (one per event type and edition in use).
 const ROW_SETS: u64 = 64;
 
