@@ -2,7 +2,7 @@
 //! request): creating events, visibility, map CSV upload, WR reset. (The admins' full event
 //! list is `POST /events`, in `public`, next to the public list.)
 
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::auth::Admin;
 use super::input::{event_type, kind, object, opt_str, present};
 use super::response::ok;
-use super::{ApiError, ApiJson, ApiPath, AppState};
+use super::{ApiError, ApiJson, ApiMultipart, ApiPath, AppState};
 use crate::db::admin::{NewEvent, Upload};
 use crate::db::{self, DbError};
 use crate::domain::{Edition, EventType, KackyId};
@@ -108,7 +108,7 @@ async fn manage_events(
 async fn manage_maps(
     State(state): State<AppState>,
     _admin: Admin,
-    mut form: Multipart,
+    ApiMultipart(mut form): ApiMultipart,
 ) -> Result<Json<Value>, ApiError> {
     let (mut file, mut overwrite) = (None, false);
     while let Some(field) = form.next_field().await? {

@@ -55,6 +55,20 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
+/// Multipart extractor whose rejection (not `multipart/form-data`, no `boundary`) is an
+/// [`ApiError`] (400 `{"msg": …}`) instead of axum's plain text.
+pub struct ApiMultipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|r| ApiError::bad_request(format!("expected a multipart/form-data body: {}", r.body_text())))
+    }
+}
+
 /// The whole route table, top to bottom, behind the middleware.
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
