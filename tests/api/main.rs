@@ -11,6 +11,7 @@ mod import;
 mod live;
 mod mariadb;
 mod notify;
+mod openapi;
 mod public;
 mod records;
 mod schedule;
