@@ -151,6 +151,7 @@ async fn finished_ids(state: &AppState, user: Option<&CurrentUser>) -> HashSet<i
             (String = TEXT, example = "Next unfinished map in 4 minutes: 242 (Server 3)"),
         )),
         (status = 400, description = "The login is `.` or `..`", body = Error),
+        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
     ))]
 async fn nextunfinned(
     State(state): State<AppState>,

@@ -45,7 +45,8 @@ are JSON too (`\"OK\"` where the old backend answered that), except the chat-bot
 (`text/html`), the calendar feed (`text/calendar`) and `/live` (`text/event-stream`). Every request \
 whose declared body is over 1 MiB gets 413; a request body that has not fully arrived 30 s (the \
 `request_timeout_s` setting) after the request started gets 408. Unknown paths get 404 \
-`{\"msg\": \"no such endpoint: …\"}`, a known path with another method 405.";
+`{\"msg\": \"no such endpoint: …\"}`, a known path with another method 405; a path parameter that is \
+not valid UTF-8 once percent-decoded gets 404 `{\"msg\": \"bad path: …\"}`.";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

@@ -81,6 +81,8 @@ async fn proxy_root(state: State<AppState>, query: RawQuery) -> Result<Response,
     responses(
         (status = 200, description = "The records API's answer", body = Value),
         (status = 400, description = "A `.` or `..` path segment", body = Error),
+        (status = 404, description = "The path is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`), \
+            or the records API answered 404 (passed through)", body = Value),
         (status = "default", description = "Any other status of the records API, passed through with its body",
             body = Value),
         (status = 502, description = "The records API is unreachable, or it answered 502 itself (passed through)",
@@ -220,6 +222,7 @@ fn joined<T: ToString>(items: impl Iterator<Item = T>) -> String {
             (String = TEXT, example = "12, 15, 242"),
         )),
         (status = 400, description = "The login is `.` or `..`", body = Error),
+        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
     ))]
 async fn finned(
     State(state): State<AppState>,
@@ -258,6 +261,7 @@ async fn finned(
             (String = TEXT, example = "1, 2, 7"),
         )),
         (status = 400, description = "The login is `.` or `..`", body = Error),
+        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
     ))]
 async fn unfinned(
     State(state): State<AppState>,

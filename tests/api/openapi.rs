@@ -222,13 +222,14 @@ async fn the_document_is_openapi_3_1_with_security_and_the_answers() {
 async fn answers_match_the_documented_statuses_and_types() {
     let app = app().await;
     let doc = document(&app).await;
-    let checks: [(&str, &str, &str, &str); 6] = [
+    let checks: [(&str, &str, &str, &str); 7] = [
         ("/register", "post", "/register", "not json"),
         ("/spreadsheet/{event}/{edition}", "get", "/spreadsheet/xx/7", ""),
         ("/schedule", "get", "/schedule?hours=0", ""),
         ("/alarms/upcoming", "get", "/alarms/upcoming", ""),
         ("/usermgnt", "get", "/usermgnt", ""),
         ("/", "get", "/", ""),
+        ("/event/{login}/finned", "get", "/event/%FF/finned", ""),
     ];
     for (path, method, url, body) in checks {
         let mut req = app.client.request(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), app.url(url));
