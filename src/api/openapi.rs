@@ -19,7 +19,7 @@ use serde_json::json;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 
 use super::AppState;
@@ -27,7 +27,8 @@ use super::AppState;
 /// Where the document is served.
 pub const PATH: &str = "/openapi.json";
 
-/// The security scheme of the login token (`Authorization: Bearer <JWT>` from `POST /login`).
+/// The security scheme of the login token (`Authorization: Bearer <JWT>` from `POST /login`);
+/// the annotations name it `"login"` (they take literals only), as [`BOT`] is `"bot"`.
 pub const LOGIN: &str = "login";
 /// The security scheme of community bots (`Authorization: Bearer <bot_api_token>`).
 pub const BOT: &str = "bot";
@@ -287,12 +288,4 @@ pub fn serve(api: &OpenApi) -> MethodRouter<AppState> {
         let body = body.clone();
         async move { ([(header::CONTENT_TYPE, "application/json")], body).into_response() }
     })
-}
-
-/// A response header (`ETag`, `Cache-Control`, `Vary`, `Retry-After`) for hand-built answers.
-pub fn string_header(description: &str) -> utoipa::openapi::Header {
-    HeaderBuilder::new()
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-        .description(Some(description))
-        .build()
 }
