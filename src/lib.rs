@@ -13,8 +13,10 @@
 //!   migrations and loads the embedded history seed ([`db::seed`]) into an empty database.
 //!   All SQL lives below [`db`], one module per aggregate; [`db::history`] writes events, maps
 //!   and world records for the seed, the import and the admin upload alike.
-//! - [`api::router`] holds the route table. Infrastructure shared by the handler modules sits
-//!   in `api/{state,error,response,input,auth,cache}.rs`: [`api::AppState`], one
+//! - [`api::router`] holds the route table; every handler carries its `#[utoipa::path]`
+//!   annotation, its module registers it with `utoipa_axum::routes!`, and the document they make
+//!   up is served at `/openapi.json` ([`api::openapi`]). Infrastructure shared by the handler
+//!   modules sits in `api/{state,error,response,input,auth,cache}.rs`: [`api::AppState`], one
 //!   [`api::ApiError`] for every failure (429s and auth rejections included), the auth
 //!   extractors, the shared answers. Handler modules import none of each other; they validate
 //!   input into domain types, call `db::…` through [`db::Db::run`] (off the async runtime) and

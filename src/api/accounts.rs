@@ -2,12 +2,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::User;
 use super::input::{check_mail, object, opt_str, req_str};
+use super::openapi::{constant, Internal, JsonBody, Login, OkAnswer};
 use super::response::ok;
 use super::{ApiError, ApiJson, AppState, ClientIp};
 use crate::auth::{self, Claims, Verified};
@@ -15,15 +17,25 @@ use crate::db;
 use crate::db::users::ProfileUpdate;
 use crate::domain::{username_key, NewPassword, UserName, PASSWORD_MAX, USERNAME_MAX};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/logout", get(logout))
-        .route("/usermgnt", get(profile).post(update_profile))
-        .route("/usermgnt/delete", post(delete_account))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(profile, update_profile))
+        .routes(routes!(delete_account))
 }
 
+/// Creates an account
+#[utoipa::path(post, path = "/register", tag = "accounts",
+    request_body = shapes::Registration,
+    responses(
+        JsonBody,
+        Internal,
+        (status = 201, description = "The account exists now", body = inline(shapes::Created), example = "Created"),
+        (status = 409, description = "The name is taken (the JSON string \"Conflict\")", body = super::openapi::Error,
+            example = "Conflict"),
+    ))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
@@ -44,6 +56,20 @@ async fn register(
 /// Each attempt is reserved with the rate limiter (per client address and per name) before
 /// argon2 runs, and given back only when the password was right: parallel guesses cannot
 /// outrun the limit. Unknown names are verified against a dummy hash, so they take as long.
+#[utoipa::path(post, path = "/login", tag = "accounts",
+    summary = "Logs in: a token for the `login` security scheme",
+    description = "Failed attempts are limited to `login_rate_per_min` (10) a minute per client address and per \
+        user name (429 with `Retry-After`).",
+    request_body = shapes::Credentials,
+    responses(
+        JsonBody,
+        Internal,
+        (status = 200, description = "Logged in", body = shapes::LoginToken),
+        (status = 401, description = "Wrong name or password (the JSON strings \"Wrong username or password\" or \
+            \"Unauthorized\")", body = super::openapi::Error, example = "Wrong username or password"),
+        (status = 429, description = "Too many failed logins from this address or for this name",
+            body = super::openapi::Error, headers(("Retry-After" = i64, description = "Seconds until the next try"))),
+    ))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -92,6 +118,9 @@ async fn login(
     Ok(Json(json!({ "access_token": state.jwt.issue(claims), "expires": exp })))
 }
 
+/// Logs out: the token stops working
+#[utoipa::path(get, path = "/logout", tag = "accounts", security(("login" = [])),
+    responses(Login, Internal, (status = 200, description = "Logged out", body = OkAnswer)))]
 async fn logout(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
     let (jti, exp, now) = (user.claims.jti.clone(), user.claims.exp, state.clock.now().timestamp());
     let revoked = jti.clone();
@@ -100,6 +129,9 @@ async fn logout(State(state): State<AppState>, User(user): User) -> Result<Json<
     Ok(ok())
 }
 
+/// The caller's profile: game logins and Discord name
+#[utoipa::path(get, path = "/usermgnt", tag = "accounts", security(("login" = [])),
+    responses(Login, Internal, (status = 200, description = "The profile (empty strings when unset)", body = shapes::Profile)))]
 async fn profile(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
     let f = state.db.run(move |c| db::users::fields(c, user.id)).await?;
     Ok(Json(json!({ "discord": f.discord, "tm20": f.tm20, "tmnf": f.tmnf })))
@@ -107,6 +139,12 @@ async fn profile(State(state): State<AppState>, User(user): User) -> Result<Json
 
 /// Validates every given key first, then applies them all in one transaction: no partial
 /// updates (the old one applied keys up to the first bad one).
+#[utoipa::path(post, path = "/usermgnt", tag = "accounts", security(("login" = [])),
+    summary = "Updates the caller's profile (game logins, Discord, password, mail)",
+    description = "Every given key is checked first, then all are stored in one transaction. A new password ends \
+        every earlier login token, this one included.",
+    request_body = shapes::ProfileUpdate,
+    responses(JsonBody, Login, Internal, (status = 200, description = "Stored", body = OkAnswer)))]
 async fn update_profile(
     State(state): State<AppState>,
     User(user): User,
@@ -139,8 +177,95 @@ async fn update_profile(
     Ok(ok())
 }
 
+/// Deletes the caller's account and everything of it
+#[utoipa::path(post, path = "/usermgnt/delete", tag = "accounts", security(("login" = [])),
+    responses(Login, Internal, (status = 200, description = "Deleted; the account's tokens stop working", body = OkAnswer)))]
 async fn delete_account(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
     state.db.run(move |c| db::users::delete(c, user.id)).await?;
     state.sessions.forget(user.id).await;
     Ok(ok())
+}
+
+/// Body and answer shapes that the handlers read from loose JSON or build with `json!()`, for
+/// the OpenAPI document only.
+#[allow(dead_code)]
+mod shapes {
+    use utoipa::ToSchema;
+
+    use crate::domain::{PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
+
+    // The lengths below are literals (the annotations take no constants); they must follow these.
+    const _: () = assert!(USERNAME_MAX == 80 && PASSWORD_MIN == 8 && PASSWORD_MAX == 80);
+
+    /// `POST /register`.
+    #[derive(ToSchema)]
+    pub struct Registration {
+        /// Not blank
+        #[schema(min_length = 1, max_length = 80, pattern = "\\S", examples("sir_blud"))]
+        pub user: String,
+        #[schema(min_length = 8, max_length = 80, examples("correct horse"))]
+        pub pwd: String,
+        /// A mail address (`a@b.c`, no spaces); only its hash is stored
+        #[schema(min_length = 3, max_length = 80, format = Email, examples("blud@example.com"))]
+        pub mail: String,
+    }
+
+    /// `POST /login`.
+    #[derive(ToSchema)]
+    pub struct Credentials {
+        #[schema(min_length = 1, max_length = 80, examples("sir_blud"))]
+        pub user: String,
+        #[schema(min_length = 1, max_length = 80, examples("correct horse"))]
+        pub pwd: String,
+    }
+
+    /// A login token.
+    #[derive(ToSchema)]
+    pub struct LoginToken {
+        /// HS256 JWT with the claims `sub` (name), `isAdmin` (0/1), `uid`, `ver`, `exp` …
+        pub access_token: String,
+        /// When it expires: unix time in seconds
+        pub expires: i64,
+    }
+
+    /// The caller's profile.
+    #[derive(ToSchema)]
+    pub struct Profile {
+        /// Discord user id (or name as typed)
+        pub discord: String,
+        /// TM2020 login (used for KR)
+        pub tm20: String,
+        /// TMNF login (used for KK)
+        pub tmnf: String,
+    }
+
+    /// `POST /usermgnt`: any of the keys; absent or `null` keys are left as they are (other keys,
+    /// like the `token` the frontend sends, are ignored).
+    #[derive(ToSchema)]
+    pub struct ProfileUpdate {
+        #[schema(nullable, max_length = 50)]
+        pub tmnf: Option<String>,
+        #[schema(nullable, max_length = 50)]
+        pub tm20: Option<String>,
+        /// A Discord user id or a pasted mention `<@123…>` (stored as the bare id), or a name
+        #[schema(nullable, max_length = 80)]
+        pub discord: Option<String>,
+        /// A new password; ends every earlier login token
+        #[schema(nullable, min_length = 8, max_length = 80)]
+        pub pwd: Option<String>,
+        /// A new mail address (`a@b.c`)
+        #[schema(nullable, max_length = 80)]
+        pub mail: Option<String>,
+    }
+
+    /// `"Created"`.
+    pub struct Created;
+
+    impl utoipa::PartialSchema for Created {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            super::constant("Created").into()
+        }
+    }
+
+    impl ToSchema for Created {}
 }

@@ -2,27 +2,25 @@
 //! request): creating events, visibility, map CSV upload, WR reset. (The admins' full event
 //! list is `POST /events`, in `public`, next to the public list.)
 
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Admin;
 use super::input::{event_type, kind, object, opt_str, present};
+use super::openapi::{constant, AdminOnly, Error, Internal, JsonBody, OkAnswer};
 use super::response::ok;
-use super::{ApiError, ApiJson, ApiPath, AppState};
+use super::{ApiError, ApiJson, ApiMultipart, ApiPath, AppState};
 use crate::db::admin::{NewEvent, Upload};
 use crate::db::{self, DbError};
 use crate::domain::{Edition, EventType, KackyId};
 use crate::mapcsv;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/manage/events", post(manage_events))
-        .route("/manage/maps", post(manage_maps))
-        .route("/mapinfo/{event}/{kacky_id}", post(reset_wr))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(manage_events)).routes(routes!(manage_maps)).routes(routes!(reset_wr))
 }
 
 /// An integer, or a string holding one (the admin form sends strings).
@@ -82,6 +80,23 @@ fn visibility(v: &Value) -> Result<(i64, Option<bool>), ApiError> {
     Ok((id, value))
 }
 
+/// Creates an event and/or sets an event's visibility
+#[utoipa::path(post, path = "/manage/events", tag = "admin", security(("login" = [])),
+    description = "`create` makes a new (hidden) event, type upper-cased; `visible` sets an event's visibility \
+        (booleans, `\"true\"`/`\"false\"`, 1/0) or toggles it (`\"on\"`, what the admin page sends). Both may be \
+        given; neither is fine too.",
+    request_body = shapes::ManageEvents,
+    responses(
+        JsonBody,
+        AdminOnly,
+        Internal,
+        (status = 200, description = "Done", body = OkAnswer),
+        (status = 400, description = "A field is missing or wrong (`{\"msg\"}`), a date is not `YYYY-MM-DD` \
+            (\"Invalid date format!\"), or the edition, name or kacky id range is taken (the old messages as JSON \
+            strings, e.g. \"KK9 already exists!\"); also the body is not valid JSON or not an object",
+            body = Error),
+        (status = 404, description = "`visible.id` names no event", body = Error),
+    ))]
 async fn manage_events(
     State(state): State<AppState>,
     _admin: Admin,
@@ -105,22 +120,28 @@ async fn manage_events(
     Ok(ok())
 }
 
-/// A body that is not `multipart/form-data` with a boundary (the old answer was an HTML 400):
-/// 400 `{"msg": …}` like every other malformed body.
-fn multipart_rejection(r: MultipartRejection) -> ApiError {
-    ApiError::bad_request(format!(
-        "expected a multipart/form-data body with a `file` part (the CSV): {}",
-        r.body_text()
-    ))
-}
-
 /// Multipart `file` (CSV) and optional `overwrite` (a file part or field containing `1`).
+#[utoipa::path(post, path = "/manage/maps", tag = "admin", security(("login" = [])),
+    summary = "Uploads maps (CSV) into existing events",
+    description = "The CSV's columns: `kacky_id`, `author`, `event` (e.g. `KK9`; create the event first), \
+        `prefix`, optionally `at` (author time, ms), `difficulty` (0–100), `tmx_id`, `tm_uid`. The whole file is \
+        stored in one transaction or not at all.",
+    request_body(content = shapes::MapUpload, content_type = "multipart/form-data"),
+    responses(
+        AdminOnly,
+        Internal,
+        (status = 200, description = "Stored", body = inline(shapes::UpdatedMaps), example = "Updated maps."),
+        (status = 400, description = "Not a multipart body, no `file` part, or an empty file name (\"Missing file\")",
+            body = Error),
+        (status = 409, description = "Rows match existing maps and `overwrite` is not 1", body = Error),
+        (status = 422, description = "A row is bad (the message names it), an event does not exist \
+            (\"Unknown event …: create it first\"), or the token is malformed", body = Error),
+    ))]
 async fn manage_maps(
     State(state): State<AppState>,
     _admin: Admin,
-    form: Result<Multipart, MultipartRejection>,
+    ApiMultipart(mut form): ApiMultipart,
 ) -> Result<Json<Value>, ApiError> {
-    let mut form = form.map_err(multipart_rejection)?;
     let (mut file, mut overwrite) = (None, false);
     while let Some(field) = form.next_field().await? {
         match field.name() {
@@ -152,6 +173,22 @@ async fn manage_maps(
 }
 
 /// `{"reset": …}` (any value, `""` included) resets the map's world record.
+#[utoipa::path(post, path = "/mapinfo/{event}/{kacky_id}", tag = "admin", security(("login" = [])),
+    summary = "Resets a map's world record",
+    params(
+        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk"),
+        ("kacky_id" = String, Path, description = "The map's kacky id", pattern = "^[0-9]{1,6}$", example = "75"),
+    ),
+    request_body = shapes::ResetWr,
+    responses(
+        JsonBody,
+        AdminOnly,
+        Internal,
+        (status = 200, description = "Reset (or nothing asked: no `reset` key)", body = OkAnswer),
+        (status = 400, description = "Not a kacky id, or the body is not valid JSON or not an object", body = Error),
+        (status = 404, description = "Not an event type (\"404 Error: bad path\"), or no such map with a world \
+            record", body = Error),
+    ))]
 async fn reset_wr(
     State(state): State<AppState>,
     _admin: Admin,
@@ -170,4 +207,82 @@ async fn reset_wr(
         }
     }
     Ok(ok())
+}
+
+/// Body and answer shapes read from loose JSON or multipart, for the OpenAPI document only.
+#[allow(dead_code)]
+mod shapes {
+    use utoipa::ToSchema;
+
+    /// `POST /manage/events`: `create`, `visible`, both or neither.
+    #[derive(ToSchema)]
+    pub struct ManageEvents {
+        #[schema(nullable)]
+        pub create: Option<NewEvent>,
+        #[schema(nullable)]
+        pub visible: Option<Visibility>,
+    }
+
+    /// A new event.
+    #[derive(ToSchema)]
+    pub struct NewEvent {
+        #[schema(min_length = 1, max_length = 80, examples("Kackiest Kacky 9"))]
+        pub name: String,
+        /// `KK` or `KR`, any case
+        #[schema(rename = "type", examples("KK"))]
+        pub event_type: String,
+        /// Not negative; a number or a string holding one
+        #[schema(value_type = Value, examples(9))]
+        pub edition: (),
+        /// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM`
+        #[schema(rename = "startDate", examples("2025-08-15"))]
+        pub start_date: String,
+        #[schema(rename = "endDate", examples("2025-08-31"))]
+        pub end_date: String,
+        /// A number or a string holding one
+        #[schema(rename = "minID", value_type = Value, examples(1))]
+        pub min_id: (),
+        #[schema(rename = "maxID", value_type = Value, examples(75))]
+        pub max_id: (),
+    }
+
+    /// Sets or toggles an event's visibility.
+    #[derive(ToSchema)]
+    pub struct Visibility {
+        /// The event id; a number or a string holding one
+        #[schema(value_type = Value, examples(12))]
+        pub id: (),
+        /// `true`/`false` (also as strings, or 1/0) set it; `"on"` or `"toggle"` toggle it
+        #[schema(value_type = Value, examples("on"))]
+        pub value: (),
+    }
+
+    /// `POST /manage/maps`.
+    #[derive(ToSchema)]
+    pub struct MapUpload {
+        /// The CSV file
+        #[schema(value_type = String, content_media_type = "text/csv")]
+        pub file: (),
+        /// `1` updates rows that match existing maps (a field or a file part)
+        #[schema(nullable = false, examples("1"))]
+        pub overwrite: Option<String>,
+    }
+
+    /// `"Updated maps."`.
+    pub struct UpdatedMaps;
+
+    impl utoipa::PartialSchema for UpdatedMaps {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            super::constant("Updated maps.").into()
+        }
+    }
+
+    impl ToSchema for UpdatedMaps {}
+
+    /// `POST /mapinfo/<t>/<id>`: the `reset` key, with any value (`""` included), resets.
+    #[derive(ToSchema)]
+    pub struct ResetWr {
+        #[schema(value_type = Value, required = false, examples(""))]
+        pub reset: (),
+    }
 }

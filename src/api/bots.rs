@@ -5,11 +5,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Bot;
+use super::openapi::{Error, Internal};
 use super::{ApiError, ApiQuery, AppState};
 use crate::clock::serialize_rfc3339;
 use crate::db;
@@ -18,23 +21,28 @@ use crate::db;
 const MAX_WITHIN_S: i64 = 86_400;
 const DEFAULT_WITHIN_S: i64 = 600;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/alarms/upcoming", get(upcoming))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upcoming))
 }
 
-#[derive(Serialize)]
+/// A player who set an alarm.
+#[derive(Serialize, ToSchema)]
 struct BotUser {
     name: String,
+    /// The profile's `discord` field (a user id, or a name as typed; `""` when unset)
     discord: String,
 }
 
-#[derive(Serialize)]
+/// A play of an alarmed map.
+#[derive(Serialize, ToSchema)]
 struct UpcomingPlay {
     kacky_id: i64,
     server: i64,
     #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     start: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     end: chrono::DateTime<chrono::Utc>,
     users: Vec<BotUser>,
 }
@@ -50,6 +58,19 @@ fn within(q: &HashMap<String, String>) -> Result<i64, ApiError> {
 
 /// Plays starting from now to `within` seconds ahead of every map someone set an alarm on, by
 /// start, each with those players' names and profile `discord` fields.
+#[utoipa::path(get, path = "/alarms/upcoming", tag = "bots", security(("bot" = [])),
+    summary = "Alarmed maps coming up soon, with the players who want to know",
+    params(("within" = Option<i64>, Query, description = "How far ahead, in seconds (default 600)", minimum = 1,
+        maximum = 86400, example = 600)),
+    responses(
+        Internal,
+        (status = 200, description = "Plays starting within `within` seconds, by start", body = Vec<UpcomingPlay>),
+        (status = 400, description = "`within` is not a whole number from 1 to 86400", body = Error),
+        (status = 401, description = "The `Authorization` header is missing or not `Bearer …`, or the token is wrong",
+            body = Error),
+        (status = 404, description = "No `bot_api_token` is configured: the endpoint does not exist", body = Error),
+        (status = 422, description = "`Bearer` without a token", body = Error),
+    ))]
 async fn upcoming(
     State(state): State<AppState>,
     _bot: Bot,

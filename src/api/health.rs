@@ -3,17 +3,24 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::db;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz))
 }
 
+/// For uptime monitors: database, schema, game-server polls, records API, notifier
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses(
+        (status = 200, description = "The database answers", body = shapes::Health),
+        (status = 503, description = "The database does not answer", body = shapes::Unhealthy),
+    ))]
 async fn healthz(State(state): State<AppState>) -> Response {
     let probe = state.db.run(|c| db::schema_version(c)).await;
     match probe {
@@ -41,4 +48,73 @@ fn records_health(state: &AppState) -> serde_json::Value {
         "last_error": h.last_error.as_ref().map(|(_, e)| e.clone()),
         "last_error_at": h.last_error.map(|(t, _)| t.to_rfc3339()),
     })
+}
+
+/// Answer shapes built with `json!()`, for the OpenAPI document only.
+#[allow(dead_code)]
+mod shapes {
+    use utoipa::ToSchema;
+
+    /// The server is up and its database answers.
+    #[derive(ToSchema)]
+    pub struct Health {
+        #[schema(examples("ok"))]
+        pub status: String,
+        #[schema(examples("ok"))]
+        pub database: String,
+        /// The last applied migration
+        pub schema_version: i64,
+        pub records: RecordsHealth,
+        pub gameserver: GameserverHealth,
+        pub notifier: NotifierHealth,
+    }
+
+    /// The records API's last success and failure (RFC 3339 times).
+    #[derive(ToSchema)]
+    pub struct RecordsHealth {
+        pub last_ok: Option<String>,
+        pub last_error: Option<String>,
+        pub last_error_at: Option<String>,
+    }
+
+    /// The game-server polls.
+    #[derive(ToSchema)]
+    pub struct GameserverHealth {
+        /// Where the states come from (the API URL, or the testing fixture)
+        pub source: String,
+        pub last_poll: Option<String>,
+        pub last_ok: Option<String>,
+        pub last_error: Option<String>,
+        pub servers: Vec<ServerHealth>,
+    }
+
+    /// One configured server.
+    #[derive(ToSchema)]
+    pub struct ServerHealth {
+        pub name: String,
+        pub number: i64,
+        /// Seconds since its last good state (`null`: none yet)
+        pub age_s: Option<i64>,
+        /// Why the last answer had nothing for it
+        pub last_error: Option<String>,
+    }
+
+    /// The alarm notifier (never the webhook URL).
+    #[derive(ToSchema)]
+    pub struct NotifierHealth {
+        pub enabled: bool,
+        pub last_sent: Option<String>,
+        pub pending: i64,
+        pub last_error: Option<String>,
+        pub last_error_at: Option<String>,
+    }
+
+    /// The database does not answer.
+    #[derive(ToSchema)]
+    pub struct Unhealthy {
+        #[schema(examples("error"))]
+        pub status: String,
+        #[schema(examples("unreachable"))]
+        pub database: String,
+    }
 }

@@ -13,14 +13,17 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{CurrentUser, OptionalUser};
 use super::input::int_param;
+use super::openapi::{Error, Internal, Upstream, TEXT};
 use super::response::{per_caller, text, SheetRow, LIVE};
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db;
@@ -30,39 +33,50 @@ use crate::live::rotation::{self, Observed, ServerView};
 use crate::live::schedule;
 
 /// The live routes, merged into the route table by `api::router`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/dashboard", get(dashboard))
-        .route("/spreadsheet", get(schedule))
-        .route("/event/nextrun/{kacky_id}", get(nextrun))
-        .route("/event/{login}/nextunfinned", get(nextunfinned))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(dashboard))
+        .routes(routes!(schedule))
+        .routes(routes!(nextrun))
+        .routes(routes!(nextunfinned))
 }
 
 /// How many maps a dashboard card shows: the current one and the next three (a fifth entry
 /// would break the frontend's card).
 const DASHBOARD_MAPS: usize = 4;
 
-#[derive(Serialize)]
+/// The live dashboard.
+#[derive(Serialize, ToSchema)]
 struct Dashboard {
+    /// Whole seconds until the event's end (0 after it or without a window)
     #[serde(rename = "comptimeLeft")]
     comptime_left: i64,
+    /// Every polled server by number; empty outside the event window
     servers: Vec<DashboardServer>,
 }
 
-#[derive(Serialize)]
+/// One server's card.
+#[derive(Serialize, ToSchema)]
 struct DashboardServer {
+    /// The current map and the next three (1 entry when it plays a map outside its playlist)
+    #[schema(min_items = 1, max_items = 4)]
     maps: Vec<DashboardMap>,
+    /// The badge colour word from servers.yaml (`""` hides the badge)
     #[serde(rename = "serverDifficulty")]
+    #[schema(value_type = Value, examples("white"))]
     server_difficulty: Value,
     #[serde(rename = "serverNumber")]
     server_number: i64,
+    /// Seconds left on the current map
     #[serde(rename = "timeLeft")]
     time_left: i64,
+    /// Minutes per map
     #[serde(rename = "timeLimit")]
     time_limit: i64,
 }
 
-#[derive(Serialize)]
+/// A map on a dashboard card.
+#[derive(Serialize, ToSchema)]
 struct DashboardMap {
     author: String,
     difficulty: i64,
@@ -121,6 +135,24 @@ async fn finished_ids(state: &AppState, user: Option<&CurrentUser>) -> HashSet<i
 
 /// `GET /event/<login>/nextunfinned`: the player's unfinished maps of the current event that
 /// come up soonest (all with the same minimum wait). `?simochat=1` → one line of text for chat.
+#[utoipa::path(get, path = "/event/{login}/nextunfinned", tag = "live",
+    summary = "A player's unfinished maps that come up soonest (for chat bots)",
+    description = "All unfinished maps of the current event with the same, smallest wait. Outside the event \
+        window the text `Competition Over`.",
+    params(
+        ("login" = String, Path, description = "Game login", min_length = 1, example = "simo_900"),
+        ("simochat" = Option<i64>, Query, description = "Not `0`: one line of text for chat", example = 1),
+    ),
+    responses(
+        Upstream,
+        Internal,
+        (status = 200, description = "Kacky id → where and in how many minutes (`{}`: none scheduled), or text", content(
+            (shapes::NextUnfinned = "application/json"),
+            (String = TEXT, example = "Next unfinished map in 4 minutes: 242 (Server 3)"),
+        )),
+        (status = 400, description = "The login is `.` or `..`", body = Error),
+        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
+    ))]
 async fn nextunfinned(
     State(state): State<AppState>,
     ApiPath(login): ApiPath<String>,
@@ -165,6 +197,21 @@ async fn current_sheet(state: &AppState, user: Option<&CurrentUser>) -> Result<A
 /// next three. Authors come from the current event (a foreign map gets `""` instead of the
 /// old 500, BUG-17); `difficulty` is the user's own rating of the map, 0 when anonymous.
 /// Computed once per second and live snapshot (and per user and their writes when logged in).
+#[utoipa::path(get, path = "/dashboard", tag = "live", security((), ("login" = [])),
+    summary = "Every server's current and next maps with countdowns",
+    description = "`difficulty` is the caller's own rating (0 when anonymous), `finished` comes from the records API \
+        by the caller's game login (`false` when anonymous or when the records API fails).",
+    responses(
+        Internal,
+        (status = 200, description = "The dashboard", body = Dashboard, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5` anonymous, `private, no-cache` logged in"),
+            ("Vary" = String, description = "`Authorization`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5` anonymous, `private, no-cache` logged in"),
+            ("Vary" = String, description = "`Authorization`"))),
+    ))]
 async fn dashboard(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
@@ -242,6 +289,22 @@ fn schedule_row(m: MapRow, runs: &HashMap<i64, (i64, i64)>) -> ScheduleRow {
 /// `server`/`upcomingIn` (nothing is scheduled; the frontend hides those columns then).
 /// Computed once per second and live snapshot (`upcomingIn` moves per minute), and per user
 /// and their writes when logged in.
+#[utoipa::path(get, path = "/spreadsheet", tag = "live", security((), ("login" = [])),
+    summary = "The current event's spreadsheet with where and when each map comes next",
+    description = "While the event runs every row has `server` and `upcomingIn` (both `null` when no known server \
+        plays the map); before and after it the rows come without them. With a valid token the caller's own \
+        columns are merged in.",
+    responses(
+        Internal,
+        (status = 200, description = "The rows", body = Vec<SheetRow>, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5` anonymous, `private, no-cache` logged in"),
+            ("Vary" = String, description = "`Authorization`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5` anonymous, `private, no-cache` logged in"),
+            ("Vary" = String, description = "`Authorization`"))),
+    ))]
 async fn schedule(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
@@ -291,6 +354,25 @@ fn check_version(q: &HashMap<String, String>) -> Result<(), ApiError> {
 /// 400 for a non-integer id, 404 for an id outside the current event, the old text
 /// `Competition Over` after the window; `timeLeft`/`timeLimit` (minutes, not the server number
 /// as before, BUG-12) only while the map is running.
+#[utoipa::path(get, path = "/event/nextrun/{kacky_id}", tag = "live",
+    summary = "When and where a map of the current event runs next (for chat bots)",
+    description = "After the event's end (or without a window) the text `Competition Over`.",
+    params(
+        ("kacky_id" = String, Path, description = "A kacky id of the current event", pattern = "^[0-9]{1,6}$",
+            example = "75"),
+        ("version" = Option<String>, Query, description = "Accepted and ignored (the current version is meant)",
+            max_length = 32, example = "v2"),
+    ),
+    responses(
+        Internal,
+        (status = 200, description = "Where and when, or text", content(
+            (shapes::NextRun = "application/json"),
+            (String = TEXT, example = "Competition Over"),
+        )),
+        (status = 400, description = "The id is not an integer, or `version` is over 32 characters or has control \
+            characters", body = Error),
+        (status = 404, description = "The id is not a map of the current event", body = Error),
+    ))]
 async fn nextrun(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath<String>,
@@ -334,4 +416,60 @@ async fn nextrun(
         }
     }
     Ok(Json(body).into_response())
+}
+
+/// Answer shapes that the handlers build with `json!()`, for the OpenAPI document only.
+#[allow(dead_code)]
+mod shapes {
+    use std::collections::BTreeMap;
+
+    use utoipa::ToSchema;
+
+    /// `/event/<login>/nextunfinned`: kacky id → where and when.
+    #[derive(ToSchema)]
+    pub struct NextUnfinned(BTreeMap<String, NextSlot>);
+
+    #[derive(ToSchema)]
+    pub struct NextSlot {
+        pub server: i64,
+        /// Whole minutes
+        #[schema(rename = "upcomingIn")]
+        pub upcoming_in: i64,
+    }
+
+    /// `/event/nextrun/<id>`: one key, the kacky id, with where and when (`null`s when no known
+    /// server plays it), plus `currentlyRunning` (the number of the server running the map now,
+    /// or `false`) and, while it runs, `timeLeft`/`timeLimit`.
+    #[derive(ToSchema)]
+    #[schema(example = json!({"75": {"server": 3, "upcomingIn": 0}, "currentlyRunning": 3, "timeLeft": 312,
+        "timeLimit": 10}))]
+    pub struct NextRun {
+        #[schema(rename = "currentlyRunning", inline)]
+        pub currently_running: Running,
+        /// While it runs: seconds left
+        #[schema(rename = "timeLeft", nullable = false)]
+        pub time_left: Option<i64>,
+        /// While it runs: minutes per map on that server
+        #[schema(rename = "timeLimit", nullable = false)]
+        pub time_limit: Option<i64>,
+        #[serde(flatten)]
+        pub slot: BTreeMap<String, RunSlot>,
+    }
+
+    #[derive(ToSchema)]
+    #[serde(untagged)]
+    pub enum Running {
+        No(bool),
+        Server(i64),
+    }
+
+    /// Where and when a map runs next (`null`: no known server plays it).
+    #[derive(ToSchema)]
+    pub struct RunSlot {
+        #[schema(required = true)]
+        pub server: Option<i64>,
+        /// Whole minutes
+        #[schema(rename = "upcomingIn", required = true)]
+        pub upcoming_in: Option<i64>,
+    }
 }

@@ -10,12 +10,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
 
 // Infrastructure shared by the handler modules.
 pub mod auth;
 pub mod cache;
 pub mod error;
 mod input;
+pub mod openapi;
 pub mod response;
 pub mod sessions;
 pub mod state;
@@ -55,10 +57,25 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// The whole route table, top to bottom, behind the middleware.
+/// Multipart extractor whose rejection (not `multipart/form-data`, no `boundary`) is an
+/// [`ApiError`] (400 `{"msg": …}`) instead of axum's plain text.
+pub struct ApiMultipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|r| ApiError::bad_request(format!("expected a multipart/form-data body: {}", r.body_text())))
+    }
+}
+
+/// The whole route table, top to bottom, behind the middleware. The handler modules' routes
+/// come with their OpenAPI operations; the collected document is served at `/openapi.json`.
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
-    Router::new()
+    let (routes, api) = OpenApiRouter::with_openapi(openapi::base())
         .merge(public::router())
         .merge(accounts::router())
         .merge(reset::router())
@@ -71,6 +88,9 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar::router())
         .merge(bots::router())
         .merge(health::router())
+        .split_for_parts();
+    routes
+        .route(openapi::PATH, openapi::serve(&openapi::finish(api)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -6,12 +6,15 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Admin;
+use super::openapi::{AdminOnly, Internal, TEXT};
 use super::response::{text, SharedJson, HISTORY, LIVE};
 use super::{ApiError, ApiQuery, AppState};
 use crate::clock::local_iso;
@@ -19,18 +22,31 @@ use crate::db;
 use crate::event::Phase;
 use crate::tmtext;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/eventstatus", get(eventstatus))
-        .route("/events", get(events).post(events_post))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(index)).routes(routes!(eventstatus)).routes(routes!(events, events_post))
 }
 
+/// The old root page's greeting
+#[utoipa::path(get, path = "/", tag = "history", responses(
+    (status = 200, description = "A fixed text", body = String, content_type = TEXT,
+        example = "nothing to see here, go awaiii"),
+))]
 async fn index() -> Response {
     text("nothing to see here, go awaiii")
 }
 
 /// Phase of the current event. In testing mode `?forcephase=` picks the phase.
+#[utoipa::path(get, path = "/eventstatus", tag = "history", summary = "The phase of the current event",
+    params(("forcephase" = Option<String>, Query, description = "Testing mode only: answer as if in this phase (ignored otherwise)",
+        pattern = "^(pre|active|post|offseason)$", example = "active")),
+    responses(
+        (status = 200, description = "The phase", body = shapes::EventStatus, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+    ))]
 async fn eventstatus(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
@@ -57,15 +73,28 @@ fn phase(state: &AppState, q: &HashMap<String, String>) -> Value {
 }
 
 /// Public event list entry (keys in the old sorted order).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PublicEvent {
     edition: i64,
+    /// Plain text (the `$`-codes removed)
     name: String,
+    /// `KK` or `KR`
     #[serde(rename = "type")]
+    #[schema(examples("KK"))]
     event_type: String,
 }
 
 /// The visible events (plain names, id order), served from the response cache.
+#[utoipa::path(get, path = "/events", tag = "history", summary = "The visible events",
+    responses(
+        (status = 200, description = "The visible events in the order to show them", body = Vec<PublicEvent>, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=120`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=120`"))),
+        Internal,
+    ))]
 async fn events(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let body = state
         .cache
@@ -82,6 +111,20 @@ async fn events(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
 
 /// `{"visibility": "true"}` with an admin token → every event with `id` and `visible`;
 /// otherwise the public list, like `GET /events`. A bad body is a 400 either way.
+#[utoipa::path(post, path = "/events", tag = "admin",
+    summary = "The event list; every event with its id and visibility for admins",
+    description = "`{\"visibility\": \"true\"}` with an admin token answers every event with `id` and `visible`; \
+        any other body (or none) answers the public list of `GET /events`. The body is read as JSON whatever its \
+        content type.",
+    request_body(content = Option<shapes::EventsQuery>, content_type = "application/json"),
+    security((), ("login" = [])),
+    responses(
+        (status = 200, description = "The public list, or every event for an admin asking for it",
+            body = Vec<shapes::ListedEvent>),
+        (status = 400, description = "The body is not valid JSON", body = super::openapi::Error),
+        AdminOnly,
+        Internal,
+    ))]
 async fn events_post(
     State(state): State<AppState>,
     admin: Result<Admin, ApiError>,
@@ -105,4 +148,58 @@ async fn events_post(
         .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
         .collect();
     Ok(Json(all).into_response())
+}
+
+/// Answer and body shapes that the handlers build with `json!()` or read from loose JSON, for the
+/// OpenAPI document only.
+#[allow(dead_code)]
+mod shapes {
+    use utoipa::ToSchema;
+
+    /// The phase of the current event. `active`/`post` come with `edition` and `type`, `pre`
+    /// (within 30 days before the start) also with `start`, `offseason` alone.
+    #[derive(ToSchema)]
+    pub struct EventStatus {
+        #[schema(inline)]
+        pub status: Phase,
+        #[schema(nullable = false)]
+        pub edition: Option<i64>,
+        /// `KK` or `KR`
+        #[schema(rename = "type", nullable = false, examples("KR"))]
+        pub event_type: Option<String>,
+        /// With `pre`: the start, server-local time without a zone (`2023-08-17T20:00:00`)
+        #[schema(nullable = false)]
+        pub start: Option<String>,
+    }
+
+    #[derive(ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum Phase {
+        Pre,
+        Active,
+        Post,
+        Offseason,
+    }
+
+    /// `POST /events`: `visibility` `"true"` asks for every event (admins only).
+    #[derive(ToSchema)]
+    pub struct EventsQuery {
+        #[schema(nullable = false, examples("true"))]
+        pub visibility: Option<String>,
+    }
+
+    /// An entry of `POST /events`: the public fields, plus `id` and `visible` in the admins' list.
+    #[derive(ToSchema)]
+    pub struct ListedEvent {
+        pub edition: i64,
+        pub name: String,
+        #[schema(rename = "type", examples("KK"))]
+        pub event_type: String,
+        /// Admins' list only
+        #[schema(nullable = false)]
+        pub id: Option<i64>,
+        /// Admins' list only: 1 visible, 0 hidden
+        #[schema(nullable = false, minimum = 0, maximum = 1)]
+        pub visible: Option<i64>,
+    }
 }

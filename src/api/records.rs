@@ -6,25 +6,27 @@ use std::collections::HashMap;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{OptionalUser, User};
 use super::input::{event_type, int_param};
+use super::openapi::{Error, Internal, Login, Upstream, TEXT};
 use super::response::text;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::records::{LookupError, RecordsError};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/records", get(proxy_root))
-        .route("/records/{*path}", get(proxy))
-        .route("/pb/{event}", get(pb))
-        .route("/performance/{event}", get(performance))
-        .route("/fin", get(fin))
-        .route("/event/{login}/finned", get(finned))
-        .route("/event/{login}/unfinned", get(unfinned))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(proxy_root))
+        .routes(routes!(proxy))
+        .routes(routes!(pb))
+        .routes(routes!(performance))
+        .routes(routes!(fin))
+        .routes(routes!(finned))
+        .routes(routes!(unfinned))
 }
 
 impl From<RecordsError> for ApiError {
@@ -48,12 +50,46 @@ impl From<LookupError> for ApiError {
     }
 }
 
+/// The records API's root, proxied with the API key
+#[utoipa::path(get, path = "/records", tag = "records",
+    description = "The query string is passed on as it is; the upstream status is passed through with the \
+        upstream body (JSON as sent, any other body as a JSON string). In testing mode built-in fixtures answer, \
+        404 for anything they do not know.",
+    responses(
+        (status = 200, description = "The records API's answer", body = Value),
+        (status = "default", description = "Any other status of the records API, passed through with its body",
+            body = Value),
+        (status = 502, description = "The records API is unreachable, or it answered 502 itself (passed through)",
+            body = Value),
+        (status = 504, description = "The records API did not answer within 5 s, or it answered 504 itself \
+            (passed through)", body = Value),
+    ))]
 async fn proxy_root(state: State<AppState>, query: RawQuery) -> Result<Response, ApiError> {
     proxy(state, ApiPath(String::new()), query).await
 }
 
 /// Status passed through; a JSON body as sent, any other body as a JSON string (old shape).
 /// Each segment of the path is passed on percent-encoded, so `..` cannot climb above the API.
+#[utoipa::path(get, path = "/records/{*path}", tag = "records",
+    summary = "Any GET of the records API, proxied with the API key",
+    description = "`GET /records/<path>` asks `records_api_url/<path>`: each segment percent-encoded (a `.` or \
+        `..` segment is refused), the query string passed on as it is, the upstream status passed through with the \
+        upstream body (JSON as sent, any other body as a JSON string). Answers with status 200 are cached 30 s. In \
+        testing mode built-in fixtures answer (e.g. `event/leaderboard/kk/7`), 404 for anything they do not know.",
+    params(("path" = String, Path, description = "The records API path (several segments)",
+        example = "event/leaderboard/kk/7")),
+    responses(
+        (status = 200, description = "The records API's answer", body = Value),
+        (status = 400, description = "A `.` or `..` path segment", body = Error),
+        (status = 404, description = "The path is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`), \
+            or the records API answered 404 (passed through)", body = Value),
+        (status = "default", description = "Any other status of the records API, passed through with its body",
+            body = Value),
+        (status = 502, description = "The records API is unreachable, or it answered 502 itself (passed through)",
+            body = Value),
+        (status = 504, description = "The records API did not answer within 5 s, or it answered 504 itself \
+            (passed through)", body = Value),
+    ))]
 async fn proxy(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<String>,
@@ -100,6 +136,19 @@ async fn personal(
     }
 }
 
+/// The caller's personal bests in an event type
+#[utoipa::path(get, path = "/pb/{event}", tag = "records", security(("login" = [])),
+    description = "From the records API by the caller's game login for the type (TMNF for KK, TM2020 for KR). \
+        Without a login, or when the records API fails (logged, shown in `/healthz`), `{}`: the hunting page \
+        only fills its table when this succeeds.",
+    params(("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kr")),
+    responses(
+        Login,
+        Internal,
+        (status = 200, description = "Kacky id → personal best, as the records API sends it (`{}` when unknown)",
+            body = shapes::Pbs, example = json!({"242": {"score": 52310, "kacky_rank": 3}})),
+        (status = 404, description = "Not an event type (the JSON string \"404 Error: bad path\")", body = Error),
+    ))]
 async fn pb(
     State(state): State<AppState>,
     User(user): User,
@@ -108,6 +157,18 @@ async fn pb(
     personal(&state, user.id, &event, "pb", json!({})).await
 }
 
+/// The caller's finish counts per edition of an event type
+#[utoipa::path(get, path = "/performance/{event}", tag = "records", security(("login" = [])),
+    description = "From the records API by the caller's game login for the type. Without a login, or when the \
+        records API fails (logged, shown in `/healthz`), `[]`.",
+    params(("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk")),
+    responses(
+        Login,
+        Internal,
+        (status = 200, description = "As the records API sends it (`[]` when unknown)", body = Vec<Value>,
+            example = json!([{"edition": 4, "fins": 25}])),
+        (status = 404, description = "Not an event type (the JSON string \"404 Error: bad path\")", body = Error),
+    ))]
 async fn performance(
     State(state): State<AppState>,
     User(user): User,
@@ -116,6 +177,16 @@ async fn performance(
     personal(&state, user.id, &event, "performance", json!([])).await
 }
 
+/// How many maps of the current event the caller has finished
+#[utoipa::path(get, path = "/fin", tag = "records", security((), ("login" = [])),
+    description = "By the caller's game login for the current event's type; `{\"finishes\": 0, \"mapids\": []}` \
+        when anonymous or without a login.",
+    responses(
+        Upstream,
+        Internal,
+        (status = 200, description = "The finished maps", body = shapes::Finishes),
+        (status = 400, description = "The caller's game login is `.` or `..`", body = Error),
+    ))]
 async fn fin(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Json<Value>, ApiError> {
     let none = Json(json!({ "finishes": 0, "mapids": [] }));
     let Some(user) = user else { return Ok(none) };
@@ -134,6 +205,25 @@ fn joined<T: ToString>(items: impl Iterator<Item = T>) -> String {
 
 /// `?string=ids|ranks|scores` → text for chat bots; `?list=1` → list of id strings; else the
 /// PB objects keyed by id.
+#[utoipa::path(get, path = "/event/{login}/finned", tag = "records",
+    summary = "A player's finished maps of the current event (for chat bots)",
+    params(
+        ("login" = String, Path, description = "Game login", min_length = 1, example = "simo_900"),
+        ("string" = Option<String>, Query, description = "Text for chat: `ids` (`12, 15`), `ranks` (`12 (3), 15 (1)`) \
+            or `scores` (`12 (20.5s)`)", pattern = "^(ids|ranks|scores)$", example = "ids"),
+        ("list" = Option<i64>, Query, description = "`1`: a list of kacky ids (strings) instead of the PB objects",
+            example = 1),
+    ),
+    responses(
+        Upstream,
+        Internal,
+        (status = 200, description = "Kacky id → personal best, the ids, or text", content(
+            (shapes::Finned = "application/json"),
+            (String = TEXT, example = "12, 15, 242"),
+        )),
+        (status = 400, description = "The login is `.` or `..`", body = Error),
+        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
+    ))]
 async fn finned(
     State(state): State<AppState>,
     ApiPath(login): ApiPath<String>,
@@ -157,6 +247,22 @@ async fn finned(
 }
 
 /// Current-event maps `login` has not finished; `?string=1` → text.
+#[utoipa::path(get, path = "/event/{login}/unfinned", tag = "records",
+    summary = "A player's unfinished maps of the current event (for chat bots)",
+    params(
+        ("login" = String, Path, description = "Game login", min_length = 1, example = "simo_900"),
+        ("string" = Option<i64>, Query, description = "Not `0`: text for chat (`1, 2, 7`)", example = 1),
+    ),
+    responses(
+        Upstream,
+        Internal,
+        (status = 200, description = "The kacky ids, ascending, or text", content(
+            (Vec<i64> = "application/json"),
+            (String = TEXT, example = "1, 2, 7"),
+        )),
+        (status = 400, description = "The login is `.` or `..`", body = Error),
+        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
+    ))]
 async fn unfinned(
     State(state): State<AppState>,
     ApiPath(login): ApiPath<String>,
@@ -165,4 +271,34 @@ async fn unfinned(
     let ids = state.records.unfinned_ids(&login).await?;
     let as_text = int_param(&q, "string").is_some_and(|n| n != 0);
     Ok(if as_text { text(joined(ids.iter())) } else { Json(ids).into_response() })
+}
+
+/// Answer shapes that the handlers build with `json!()` or pass through, for the OpenAPI
+/// document only.
+#[allow(dead_code)]
+mod shapes {
+    use std::collections::BTreeMap;
+
+    use serde_json::Value;
+    use utoipa::ToSchema;
+
+    /// Kacky id → personal best object (`score` ms, `kacky_rank`, …), as the records API sends it.
+    #[derive(ToSchema)]
+    pub struct Pbs(BTreeMap<String, Value>);
+
+    /// `GET /fin`.
+    #[derive(ToSchema)]
+    pub struct Finishes {
+        pub finishes: i64,
+        /// Kacky ids as strings
+        pub mapids: Vec<String>,
+    }
+
+    /// `GET /event/<login>/finned` as JSON: the PB objects by kacky id, or (`?list=1`) the ids.
+    #[derive(ToSchema)]
+    #[serde(untagged)]
+    pub enum Finned {
+        Pbs(BTreeMap<String, Value>),
+        Ids(Vec<String>),
+    }
 }

@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use rand::RngExt;
 use serde_json::{Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::input::{object, present, req_str};
+use super::openapi::{Internal, JsonBody, OkAnswer};
 use super::response::ok;
 use super::{ApiError, ApiJson, AppState, ClientIp};
 use crate::auth;
@@ -29,8 +31,8 @@ pub const TOKEN_LIFETIME_S: i64 = 2 * 60 * 60;
 #[derive(Debug)]
 struct MailLatency(AtomicU64);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/pwdreset", post(pwdreset)).layer(Extension(Arc::new(MailLatency(AtomicU64::new(300)))))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(pwdreset)).layer(Extension(Arc::new(MailLatency(AtomicU64::new(300)))))
 }
 
 fn new_token() -> String {
@@ -53,6 +55,25 @@ fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
     }
 }
 
+/// Password reset: request a token by mail, or set a new password with it
+#[utoipa::path(post, path = "/pwdreset", tag = "accounts",
+    description = "Step 1, `user` and `mail`: mails a 6-character token (valid 2 hours, single use) when the pair \
+        exists, answering the same either way. Step 2, `token` and `pwd`: sets the new password and ends every \
+        earlier login token. Requests are limited to `login_rate_per_min` (10) a minute per client address (and, \
+        for step 1, per user name).",
+    request_body = shapes::ResetRequest,
+    responses(
+        JsonBody,
+        Internal,
+        (status = 200, description = "Step 1: a token was mailed if the pair exists; step 2: the password is set",
+            body = OkAnswer),
+        (status = 401, description = "Step 2: the token is unknown, used or expired (the JSON string \"Unauthorized\")",
+            body = super::openapi::Error, example = "Unauthorized"),
+        (status = 429, description = "Too many reset requests", body = super::openapi::Error,
+            headers(("Retry-After" = i64, description = "Seconds until the next try"))),
+        (status = 500, description = "A failure of the server, or the reset mail could not be sent (the JSON \
+            string \"Internal Server Error\"; the token is dropped)", body = super::openapi::Error),
+    ))]
 async fn pwdreset(
     State(state): State<AppState>,
     Extension(latency): Extension<Arc<MailLatency>>,
@@ -124,4 +145,44 @@ async fn finish(state: &AppState, ip: std::net::IpAddr, m: &Map<String, Value>) 
     state.db.run(move |c| db::users::set_password(c, user_id, &new_hash, true)).await?;
     state.sessions.forget(user_id).await;
     Ok(ok())
+}
+
+/// The body of `POST /pwdreset`, for the OpenAPI document only.
+#[allow(dead_code)]
+mod shapes {
+    use utoipa::ToSchema;
+
+    use crate::domain::{PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
+
+    // The lengths below are literals (the annotations take no constants); they must follow these.
+    const _: () = assert!(USERNAME_MAX == 80 && PASSWORD_MIN == 8 && PASSWORD_MAX == 80);
+
+    /// Either `user` and `mail` (step 1: request a token) or `token` and `pwd` (step 2: set a
+    /// new password); with all four, step 2.
+    #[derive(ToSchema)]
+    #[serde(untagged)]
+    pub enum ResetRequest {
+        Start(ResetStart),
+        Finish(ResetFinish),
+    }
+
+    /// Step 1: mail a reset token.
+    #[derive(ToSchema)]
+    pub struct ResetStart {
+        #[schema(min_length = 1, max_length = 80, examples("sir_blud"))]
+        pub user: String,
+        /// The account's mail address
+        #[schema(min_length = 1, max_length = 80, examples("blud@example.com"))]
+        pub mail: String,
+    }
+
+    /// Step 2: set a new password with the mailed token.
+    #[derive(ToSchema)]
+    pub struct ResetFinish {
+        /// The mailed token (any case)
+        #[schema(min_length = 6, max_length = 6, examples("a1b2c3"))]
+        pub token: String,
+        #[schema(min_length = 8, max_length = 80)]
+        pub pwd: String,
+    }
 }

@@ -100,30 +100,44 @@ const NO_RECORD: i64 = 1_800_000;
 
 /// One sheet row. Field order is the old sorted-key order; the user's fields are present only
 /// for a logged-in caller (`Some(None)` serialises as `null`).
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, utoipa::ToSchema)]
 pub struct SheetRow {
+    /// Logged in only: the caller's Discord alarm on this map
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub alarm: Option<bool>,
+    /// The map's author (`""` when unknown)
     pub author: String,
+    /// Logged in only: the caller's clip link or note
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clip: Option<Option<String>>,
+    /// Logged in only: the map's id when the caller has a sheet row for it
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<Option<i64>>,
     pub kacky_id: i64,
     pub kacky_id_int: i64,
+    /// Logged in only: the caller's difficulty 0–6
     #[serde(skip_serializing_if = "Option::is_none")]
     pub map_diff: Option<Option<i64>>,
+    /// Logged in only: the caller's personal best (ms)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub map_pb: Option<Option<i64>>,
+    /// Logged in only: the caller's rank on the map
     #[serde(skip_serializing_if = "Option::is_none")]
     pub map_rank: Option<Option<i64>>,
+    /// 0–100, 0 = not rated
     pub rating: i64,
+    /// Live `/spreadsheet` only: the server that plays the map next (`null`: none known)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<i64>,
+    /// Live `/spreadsheet` only: whole minutes until it comes up (`null`: none known)
     #[serde(rename = "upcomingIn", skip_serializing_if = "Option::is_none")]
     pub upcoming_in: Option<i64>,
+    /// `""` or e.g. `"[v2]"`
     pub version: String,
+    /// Login or plain nickname of the world record holder (`""`: none)
     pub wr_holder: String,
+    /// World record in ms; 0 = none
     pub wr_score: i64,
 }
 

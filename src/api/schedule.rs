@@ -15,13 +15,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::User;
 use super::input::kacky_id_path;
+use super::openapi::{Error, Internal, Login};
 use super::response::SharedJson;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::clock::serialize_rfc3339;
@@ -33,55 +36,76 @@ use crate::tmtext;
 /// Public schedule answers may be kept this long by browsers and caches in front.
 const CACHE_CONTROL: &str = "public, max-age=5";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/schedule", get(schedule))
-        .route("/schedule/{kacky_id}", get(map_schedule))
-        .route("/alarms", get(alarms))
-        .route("/live", get(live))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(schedule))
+        .routes(routes!(map_schedule))
+        .routes(routes!(alarms))
+        .routes(routes!(live))
         .layer(Extension(Arc::new(Answers::default())))
 }
 
 /// `event` of `/schedule`.
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, ToSchema)]
+#[schema(as = ScheduleEvent)]
 struct EventInfo {
+    /// `KK` or `KR`
     #[serde(rename = "type")]
+    #[schema(examples("KR"))]
     event_type: &'static str,
+    #[schema(value_type = i64)]
     edition: Edition,
+    /// Plain text
     name: String,
+    /// The window's start (RFC 3339, UTC); `null` without a window
+    #[schema(format = DateTime)]
     start: Option<String>,
+    #[schema(format = DateTime)]
     end: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A play on a server.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ServerPlay)]
 struct PlayJson {
     kacky_id: i64,
     #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     start: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     end: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Serialize)]
+/// A server with its plays from the running one on.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ScheduleServer)]
 struct ServerJson {
     number: i64,
     name: String,
+    /// The badge colour word from servers.yaml
+    #[schema(value_type = Value, examples("white"))]
     difficulty: serde_json::Value,
     timelimit_s: i64,
     plays: Vec<PlayJson>,
 }
 
-#[derive(Serialize)]
+/// A play of a map.
+#[derive(Serialize, ToSchema)]
+#[schema(as = MapPlay)]
 struct MapPlayJson {
     server: i64,
     #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     start: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     end: chrono::DateTime<chrono::Utc>,
 }
 
 /// One play of an alarmed map (`/alarms`).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = AlarmPlay)]
 struct AlarmPlayJson {
     kacky_id: i64,
     #[serde(flatten)]
@@ -191,17 +215,38 @@ fn hours(q: &HashMap<String, String>) -> Result<i64, ApiError> {
     })
 }
 
-#[derive(Serialize)]
+/// The schedule.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Schedule)]
 struct ScheduleJson<'a> {
     event: &'a EventInfo,
+    /// The instant the schedule was computed for
     #[serde(serialize_with = "serialize_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     now: chrono::DateTime<chrono::Utc>,
+    /// Every polled server, by number
     servers: Vec<ServerJson>,
+    /// Kacky id → the map's plays
+    #[schema(value_type = BTreeMap<String, Vec<MapPlayJson>>)]
     maps: BTreeMap<i64, Vec<MapPlayJson>>,
 }
 
 /// `GET /schedule[?hours=H]`: every polled server's plays from the running one on, and every
 /// map's plays, within `H` hours (and the event's end).
+#[utoipa::path(get, path = "/schedule", tag = "schedule",
+    summary = "Every polled server's plays and every map's plays, with absolute times",
+    params(("hours" = Option<i64>, Query, description = "How far ahead, in hours (default 24)", minimum = 1,
+        maximum = 168, example = 24)),
+    responses(
+        Internal,
+        (status = 200, description = "The schedule", body = ScheduleJson, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+        (status = 400, description = "`hours` is not a whole number from 1 to 168", body = Error),
+    ))]
 async fn schedule(
     State(state): State<AppState>,
     Extension(answers): Extension<Arc<Answers>>,
@@ -227,7 +272,9 @@ async fn schedule(
     Ok(body.respond(&headers, CACHE_CONTROL))
 }
 
-#[derive(Serialize)]
+/// One map's plays.
+#[derive(Serialize, ToSchema)]
+#[schema(as = MapSchedule)]
 struct MapScheduleJson {
     kacky_id: i64,
     plays: Vec<MapPlayJson>,
@@ -235,6 +282,20 @@ struct MapScheduleJson {
 
 /// `GET /schedule/<kacky id>`: one map's plays within a week; 404 for a map that is not in the
 /// current event.
+#[utoipa::path(get, path = "/schedule/{kacky_id}", tag = "schedule", summary = "One map's plays within a week",
+    params(("kacky_id" = String, Path, description = "A kacky id of the current event", pattern = "^[0-9]{1,6}$",
+        example = "75")),
+    responses(
+        Internal,
+        (status = 200, description = "The map's plays within a week", body = MapScheduleJson, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+        (status = 404, description = "Not a kacky id (the JSON string \"404 Error: bad path\"), or not a map of the \
+            current event", body = Error),
+    ))]
 async fn map_schedule(
     State(state): State<AppState>,
     Extension(answers): Extension<Arc<Answers>>,
@@ -260,6 +321,15 @@ async fn map_schedule(
 
 /// `GET /alarms` (login): the upcoming plays of the caller's alarmed maps of the current
 /// event within a week, by start.
+#[utoipa::path(get, path = "/alarms", tag = "schedule", security(("login" = [])),
+    summary = "The plays of the caller's alarmed maps within a week",
+    responses(
+        Login,
+        Internal,
+        (status = 200, description = "By start", body = Vec<AlarmPlayJson>, headers(
+            ("Cache-Control" = String, description = "`private, no-cache`"),
+            ("Vary" = String, description = "`Authorization`"))),
+    ))]
 async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Response, ApiError> {
     let (t, edition) = (state.settings.eventtype, state.settings.edition);
     let ids = state.db.run(move |c| db::alarms::alarmed_ids(c, user.id, t, edition)).await?;
@@ -282,6 +352,17 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
 /// `/schedule?hours=1`), then `event: map` for every change of a server's current map, and a
 /// keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once (then 503);
 /// a subscriber that falls behind is dropped; every stream ends when the server shuts down.
+#[utoipa::path(get, path = "/live", tag = "schedule",
+    summary = "Server-Sent Events: the servers' plays, then every change of a server's current map",
+    description = "First `event: snapshot` with the `servers` of `/schedule?hours=1` as JSON, then `event: map` \
+        with a JSON object for every change of a server's current map, and a keep-alive comment every \
+        `live_keepalive_s` (15 s). The stream does not end by itself: a subscriber that falls behind is dropped, \
+        and every stream ends when the server shuts down.",
+    responses(
+        (status = 200, description = "The event stream", body = String, content_type = "text/event-stream",
+            example = "event: snapshot\ndata: [{\"number\":1,\"name\":\"White 1\",…}]\n\n"),
+        (status = 503, description = "`live_max_streams` streams are open already", body = Error),
+    ))]
 async fn live(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let permit = state.live_streams.clone().try_acquire_owned().map_err(|_| {
         tracing::warn!("/live: {} streams are open, refusing another", state.settings.live_max_streams);

@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{OptionalUser, User};
 use super::input::{edition_sel, event_type, flag, kacky_id_path, kind, object, opt_str, present};
+use super::openapi::{Error, Internal, JsonBody, Login, OkAnswer};
 use super::response::{ok, per_caller, SheetRow, HISTORY};
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::db;
@@ -20,17 +23,42 @@ use crate::db::sheet::{SheetChange, SheetOutcome};
 use crate::domain::{Difficulty, KackyId};
 use crate::tmtext;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/spreadsheet/{event}/{edition}", get(spreadsheet))
-        .route("/spreadsheet/{event}", post(update_sheet))
-        .route("/mapinfo/{event}/{kacky_id}", get(mapinfo))
-        .route("/wrleaderboard/{event}", get(wrleaderboard))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(spreadsheet))
+        .routes(routes!(update_sheet))
+        .routes(routes!(mapinfo))
+        .routes(routes!(wrleaderboard))
 }
 
 /// The sheet of an edition (or `all`); a logged-in caller's own columns are merged in. Both
 /// forms are cached: the anonymous one per data generation, a user's per generation and their
 /// own write version, so a reload costs no query.
+#[utoipa::path(get, path = "/spreadsheet/{event}/{edition}", tag = "history", security((), ("login" = [])),
+    summary = "The hunting spreadsheet of an edition (or all editions)",
+    description = "Every map of the edition by kacky id, with its world record. With a valid token the caller's \
+        own columns (`map_diff`, `map_pb`, `map_rank`, `clip`, `alarm`, `id`) are merged in; a missing or bad token \
+        gives the anonymous sheet.",
+    params(
+        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk"),
+        ("edition" = String, Path, description = "An edition number (ASCII digits) or `all`",
+            pattern = "^([0-9]{1,4}|all)$", example = "7"),
+        ("rawnicks" = Option<String>, Query, description = "Non-empty: world record holders' nicknames keep their \
+            `$`-codes", example = "1"),
+    ),
+    responses(
+        Internal,
+        (status = 200, description = "The rows", body = Vec<SheetRow>, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=120` anonymous, `private, no-cache` logged in"),
+            ("Vary" = String, description = "`Authorization`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=120` anonymous, `private, no-cache` logged in"),
+            ("Vary" = String, description = "`Authorization`"))),
+        (status = 404, description = "Not an event type or edition (the JSON string \"404 Error: bad path\")",
+            body = Error, example = "404 Error: bad path"),
+    ))]
 async fn spreadsheet(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
@@ -53,6 +81,26 @@ async fn spreadsheet(
     Ok(per_caller(&body, &headers, uid.is_some(), HISTORY))
 }
 
+/// One map's spreadsheet row
+#[utoipa::path(get, path = "/mapinfo/{event}/{kacky_id}", tag = "history", security((), ("login" = [])),
+    description = "With a valid token the caller's own columns are merged in.",
+    params(
+        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk"),
+        ("kacky_id" = String, Path, description = "The map's kacky id", pattern = "^[0-9]{1,6}$", example = "75"),
+    ),
+    responses(
+        Internal,
+        (status = 200, description = "The row", body = SheetRow, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=120` anonymous, `private, no-cache` logged in"),
+            ("Vary" = String, description = "`Authorization`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=120` anonymous, `private, no-cache` logged in"),
+            ("Vary" = String, description = "`Authorization`"))),
+        (status = 404, description = "Not an event type or kacky id (the JSON string \"404 Error: bad path\"), or \
+            no such map", body = Error),
+    ))]
 async fn mapinfo(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
@@ -74,14 +122,34 @@ async fn mapinfo(
     Ok(per_caller(&body, &headers, uid.is_some(), HISTORY))
 }
 
-#[derive(Serialize)]
+/// A world record holder.
+#[derive(Serialize, ToSchema)]
 pub struct WrHolder {
     login: String,
+    /// HTML (the `$`-codes rendered), or as stored with `?html=False`
     nickname: String,
+    /// Number of world records held
     nwrs: i64,
 }
 
 /// `?html=False` gives raw nicknames; anything else renders them as HTML.
+#[utoipa::path(get, path = "/wrleaderboard/{event}", tag = "history",
+    summary = "The world record holders of an event type",
+    params(
+        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kr"),
+        ("html" = Option<String>, Query, description = "`False`: nicknames as stored (with `$`-codes) instead of \
+            HTML", example = "False"),
+    ),
+    responses(
+        Internal,
+        (status = 200, description = "Holders, most world records first", body = Vec<WrHolder>, headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=120`"))),
+        (status = 304, description = "`If-None-Match` named the current ETag", headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "`public, max-age=120`"))),
+        (status = 404, description = "Not an event type (the JSON string \"404 Error: bad path\")", body = Error),
+    ))]
 async fn wrleaderboard(
     State(state): State<AppState>,
     ApiPath(event): ApiPath<String>,
@@ -123,6 +191,22 @@ fn map_id(m: &serde_json::Map<String, Value>) -> Result<KackyId, ApiError> {
 /// Personal difficulty (0-6), clip (≤ 150 characters) and Discord alarm for one map. All
 /// given values are checked first and written in one transaction. `alarm: true/false` sets
 /// the alarm; any other non-null value toggles it (the old behaviour).
+#[utoipa::path(post, path = "/spreadsheet/{event}", tag = "sheet", security(("login" = [])),
+    summary = "Sets the caller's difficulty, clip and alarm for one map",
+    description = "All given values are checked first and stored in one transaction; absent or `null` ones stay. \
+        Alarms can only be set on maps of the current event.",
+    params(("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk")),
+    request_body = shapes::SheetChange,
+    responses(
+        JsonBody,
+        Login,
+        Internal,
+        (status = 200, description = "Stored", body = OkAnswer),
+        (status = 400, description = "A field is missing or wrong (the message names it), an alarm on a map outside \
+            the current event, or the body is not valid JSON or not an object", body = Error),
+        (status = 404, description = "Not an event type (the JSON string \"404 Error: bad path\"), or no such map",
+            body = Error),
+    ))]
 async fn update_sheet(
     State(state): State<AppState>,
     User(user): User,
@@ -156,4 +240,44 @@ async fn update_sheet(
             Err(ApiError::bad_request("alarms can only be set on maps of the current event"))
         }
     }
+}
+
+/// The body of `POST /spreadsheet/<t>`, for the OpenAPI document only.
+#[allow(dead_code)]
+mod shapes {
+    use utoipa::ToSchema;
+
+    /// One map's personal columns; absent or `null` values stay as they are (other keys, like the
+    /// `token` the frontend sends, are ignored).
+    #[derive(ToSchema)]
+    pub struct SheetChange {
+        #[schema(inline)]
+        pub mapid: MapId,
+        /// Personal difficulty 0 (unrated) to 6
+        #[schema(nullable, minimum = 0, maximum = 6)]
+        pub diff: Option<i64>,
+        /// A clip link or note
+        #[schema(nullable, max_length = 150)]
+        pub clip: Option<String>,
+        /// `true`/`false` sets the Discord alarm; any other non-null value toggles it
+        #[schema(value_type = Value, required = false, examples(true))]
+        pub alarm: (),
+    }
+
+    /// The kacky id (without version), as a string or a number.
+    pub struct MapId;
+
+    impl utoipa::PartialSchema for MapId {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+            OneOfBuilder::new()
+                .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9]{1,6}$")))
+                .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(999_999)))
+                .description(Some("The kacky id (without version), as a string or a number"))
+                .examples(["75"])
+                .into()
+        }
+    }
+
+    impl ToSchema for MapId {}
 }

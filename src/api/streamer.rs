@@ -3,19 +3,21 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::User;
 use super::input::{object, req_str};
+use super::openapi::{Error, Internal, JsonBody, Login, OkAnswer};
 use super::response::ok;
 use super::{ApiError, ApiJson, AppState};
 use crate::db;
 use crate::domain::username_key;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/stream", get(stream)).route("/post", post(post_message)).route("/target", post(set_target))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream)).routes(routes!(post_message)).routes(routes!(set_target))
 }
 
 /// 403 `"Forbidden"` unless `pwd` equals the configured password (none configured: always).
@@ -27,12 +29,23 @@ fn check_pwd(state: &AppState, m: &serde_json::Map<String, Value>) -> Result<(),
     }
 }
 
+/// The streamer message, for its target only
+#[utoipa::path(get, path = "/stream", tag = "streamer", security(("login" = [])),
+    responses(Login, Internal,
+        (status = 200, description = "The message when the caller is its target (any case), else `\"\"`",
+            body = shapes::StreamMessage)))]
 async fn stream(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
     let (target, message) = state.db.run(|c| db::stream::get(c)).await?;
     let mine = !target.is_empty() && username_key(&target) == username_key(&user.username);
     Ok(Json(json!({ "data": if mine { message } else { String::new() } })))
 }
 
+/// Sets the streamer message
+#[utoipa::path(post, path = "/post", tag = "streamer", request_body = shapes::NewMessage,
+    responses(JsonBody, Internal,
+        (status = 200, description = "Stored", body = OkAnswer),
+        (status = 403, description = "`pwd` is not `msg_send_pwd` (or none is configured): the JSON string \
+            \"Forbidden\"", body = Error, example = "Forbidden")))]
 async fn post_message(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
     let m = object(body)?;
     check_pwd(&state, &m)?;
@@ -41,10 +54,48 @@ async fn post_message(State(state): State<AppState>, ApiJson(body): ApiJson<Valu
     Ok(ok())
 }
 
+/// Sets who sees the streamer message
+#[utoipa::path(post, path = "/target", tag = "streamer", request_body = shapes::NewTarget,
+    responses(JsonBody, Internal,
+        (status = 200, description = "Stored", body = OkAnswer),
+        (status = 403, description = "`pwd` is not `msg_send_pwd` (or none is configured): the JSON string \
+            \"Forbidden\"", body = Error, example = "Forbidden")))]
 async fn set_target(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
     let m = object(body)?;
     check_pwd(&state, &m)?;
     let target = req_str(&m, "target", 0, 80)?.trim().to_owned();
     state.db.run(move |c| db::stream::set_target(c, &target)).await?;
     Ok(ok())
+}
+
+/// Body and answer shapes read from loose JSON or built with `json!()`, for the OpenAPI document
+/// only.
+#[allow(dead_code)]
+mod shapes {
+    use utoipa::ToSchema;
+
+    /// `GET /stream`.
+    #[derive(ToSchema)]
+    pub struct StreamMessage {
+        pub data: String,
+    }
+
+    /// `POST /post`.
+    #[derive(ToSchema)]
+    pub struct NewMessage {
+        /// `msg_send_pwd`
+        pub pwd: String,
+        #[schema(max_length = 1000)]
+        pub message: String,
+    }
+
+    /// `POST /target`.
+    #[derive(ToSchema)]
+    pub struct NewTarget {
+        /// `msg_send_pwd`
+        pub pwd: String,
+        /// The user name who sees the message
+        #[schema(max_length = 80)]
+        pub target: String,
+    }
 }

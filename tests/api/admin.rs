@@ -146,3 +146,13 @@ async fn admin_flag_comes_from_the_database() {
     assert_eq!(app.post_json("/mapinfo/kr/17", json!({"reset": ""}), Some(&admin)).await.0, 401);
     assert_eq!(upload(&app, &admin, "kacky_id,author,event,prefix\n1,a,KK1,p\n", true).await.0, 401);
 }
+
+/// An upload that is not `multipart/form-data` is a JSON 400, not axum's plain text.
+#[tokio::test]
+async fn a_map_upload_that_is_not_multipart_is_a_json_400() {
+    let app = spawn().await;
+    let admin = admin_token(&app, "boss").await;
+    let (s, b) = app.post_json("/manage/maps", json!({"file": "kacky_id,author"}), Some(&admin)).await;
+    assert_eq!(s, 400);
+    assert!(b["msg"].as_str().unwrap().starts_with("expected a multipart/form-data body"), "{b}");
+}
