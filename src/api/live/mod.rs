@@ -1,6 +1,6 @@
 //! The live event pages: `/dashboard` (every server's current and next maps with countdowns),
 //! `/spreadsheet` (the current event's sheet with when and where each map comes next) and
-//! `/event/nextrun/<kacky id>` (the same for one map, for chat bots).
+//! `/event/nextrun/<kacky id>` and `/event/<login>/nextunfinned` (for chat bots, in `chat`).
 //!
 //! Handlers read the poller's latest snapshot and project it to "now" with the pure functions
 //! of [`crate::live::rotation`], so countdowns keep moving between polls. Upstream trouble
@@ -12,25 +12,28 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{CurrentUser, OptionalUser};
-use super::input::int_param;
-use super::openapi::{Error, Internal, Upstream, TEXT};
-use super::response::{per_caller, text, SheetRow, LIVE};
-use super::{ApiError, ApiPath, ApiQuery, AppState};
+use super::openapi::Internal;
+use super::response::{per_caller, SheetRow, LIVE};
+use super::{ApiError, AppState};
 use crate::db;
 use crate::db::maps::MapRow;
 use crate::live::lineup::LiveServer;
 use crate::live::rotation::{self, Observed, ServerView};
 use crate::live::schedule;
+
+mod chat;
+mod shapes;
+
+use chat::{__path_nextrun, __path_nextunfinned, nextrun, nextunfinned};
 
 /// The live routes, merged into the route table by `api::router`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -131,58 +134,6 @@ async fn finished_ids(state: &AppState, user: Option<&CurrentUser>) -> HashSet<i
             HashSet::new()
         }
     }
-}
-
-/// `GET /event/<login>/nextunfinned`: the player's unfinished maps of the current event that
-/// come up soonest (all with the same minimum wait). `?simochat=1` → one line of text for chat.
-#[utoipa::path(get, path = "/event/{login}/nextunfinned", tag = "live",
-    summary = "A player's unfinished maps that come up soonest (for chat bots)",
-    description = "All unfinished maps of the current event with the same, smallest wait. Outside the event \
-        window the text `Competition Over`.",
-    params(
-        ("login" = String, Path, description = "Game login", min_length = 1, example = "simo_900"),
-        ("simochat" = Option<i64>, Query, description = "Not `0`: one line of text for chat", example = 1),
-    ),
-    responses(
-        Upstream,
-        Internal,
-        (status = 200, description = "Kacky id → where and in how many minutes (`{}`: none scheduled), or text", content(
-            (shapes::NextUnfinned = "application/json"),
-            (String = TEXT, example = "Next unfinished map in 4 minutes: 242 (Server 3)"),
-        )),
-        (status = 400, description = "The login is `.` or `..`", body = Error),
-        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
-    ))]
-async fn nextunfinned(
-    State(state): State<AppState>,
-    ApiPath(login): ApiPath<String>,
-    ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    if !state.event_running(now) {
-        return Ok(text("Competition Over"));
-    }
-    let unfinished = state.records.unfinned_ids(&login).await?;
-    let snapshot = state.live.snapshot();
-    let known = snapshot.known(state.live.lineup());
-    let views: Vec<ServerView> = live_servers(&state, &known, now).into_iter().map(|(_, v)| v).collect();
-    let runs = schedule::next_runs(&views, now);
-    let scheduled: Vec<(i64, i64, i64)> = unfinished
-        .iter()
-        .filter_map(|id| runs.get(id).map(|&(server, wait)| (*id, server, rotation::minutes(wait))))
-        .collect();
-    let best = scheduled.iter().map(|&(_, _, m)| m).min();
-    let next: Vec<&(i64, i64, i64)> = scheduled.iter().filter(|&&(_, _, m)| Some(m) == best).collect();
-    let simochat = int_param(&q, "simochat").is_some_and(|v| v != 0);
-    if simochat {
-        let Some(minutes) = best else { return Ok(text("No unfinished map is scheduled")) };
-        let list: Vec<String> = next.iter().map(|(id, server, _)| format!("{id} (Server {server})")).collect();
-        let noun = if next.len() > 1 { "maps" } else { "map" };
-        return Ok(text(format!("Next unfinished {noun} in {minutes} minutes: {}", list.join(", "))));
-    }
-    let body: Map<String, Value> =
-        next.iter().map(|(id, server, m)| (id.to_string(), json!({"server": server, "upcomingIn": m}))).collect();
-    Ok(Json(body).into_response())
 }
 
 /// The current event's sheet rows, by kacky id, with the user's columns when logged in. The
@@ -337,139 +288,4 @@ async fn schedule(
 enum ScheduleBody {
     Plain(Vec<SheetRow>),
     Live(Vec<ScheduleRow>),
-}
-
-/// `?version=` is accepted for compatibility (the old backend answered 500 whenever it was
-/// set, BUG-25) and only checked for sanity: the current version is always meant.
-fn check_version(q: &HashMap<String, String>) -> Result<(), ApiError> {
-    match q.get("version") {
-        Some(v) if v.chars().count() > 32 || v.chars().any(char::is_control) => {
-            Err(ApiError::bad_request("`version` must be a short map version like v2"))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// `GET /event/nextrun/<kacky id>`: when and where a map of the current event runs next.
-/// 400 for a non-integer id, 404 for an id outside the current event, the old text
-/// `Competition Over` after the window; `timeLeft`/`timeLimit` (minutes, not the server number
-/// as before, BUG-12) only while the map is running.
-#[utoipa::path(get, path = "/event/nextrun/{kacky_id}", tag = "live",
-    summary = "When and where a map of the current event runs next (for chat bots)",
-    description = "After the event's end (or without a window) the text `Competition Over`.",
-    params(
-        ("kacky_id" = String, Path, description = "A kacky id of the current event", pattern = "^[0-9]{1,6}$",
-            example = "75"),
-        ("version" = Option<String>, Query, description = "Accepted and ignored (the current version is meant)",
-            max_length = 32, example = "v2"),
-    ),
-    responses(
-        Internal,
-        (status = 200, description = "Where and when, or text", content(
-            (shapes::NextRun = "application/json"),
-            (String = TEXT, example = "Competition Over"),
-        )),
-        (status = 400, description = "The id is not an integer, or `version` is over 32 characters or has control \
-            characters", body = Error),
-        (status = 404, description = "The id is not a map of the current event", body = Error),
-    ))]
-async fn nextrun(
-    State(state): State<AppState>,
-    ApiPath(raw): ApiPath<String>,
-    ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let id: i64 =
-        raw.trim().parse().map_err(|_| ApiError::bad_request(format!("kacky id must be an integer, got \"{raw}\"")))?;
-    check_version(&q)?;
-    let (t, edition) = (state.settings.eventtype, state.settings.edition);
-    let ids = state.db.run(move |c| db::current::ids(c, t, edition)).await?;
-    if !ids.contains(&id) {
-        return Err(ApiError::not_found(format!(
-            "kacky id {id} is not a map of the current event {}{edition}",
-            t.as_upper()
-        )));
-    }
-    let now = state.clock.now();
-    if comptime_left(&state, now) <= 0 {
-        return Ok(text("Competition Over"));
-    }
-    let snapshot = state.live.snapshot();
-    let known = snapshot.known(state.live.lineup());
-    let servers = live_servers(&state, &known, now);
-    let views: Vec<ServerView> = servers.iter().map(|(_, v)| *v).collect();
-    let mut body = Map::new();
-    let Some((number, wait)) = rotation::earliest(&views, id, now) else {
-        body.insert(id.to_string(), json!({"server": null, "upcomingIn": null}));
-        body.insert("currentlyRunning".into(), json!(false));
-        return Ok(Json(body).into_response());
-    };
-    body.insert(id.to_string(), json!({"server": number, "upcomingIn": rotation::minutes(wait)}));
-    let running = servers.iter().find(|(s, _)| wait == 0 && s.number == number);
-    match running {
-        Some((server, view)) => {
-            body.insert("currentlyRunning".into(), json!(number));
-            body.insert("timeLeft".into(), json!(time_left(view, now)));
-            body.insert("timeLimit".into(), json!(server.timelimit_min));
-        }
-        None => {
-            body.insert("currentlyRunning".into(), json!(false));
-        }
-    }
-    Ok(Json(body).into_response())
-}
-
-/// Answer shapes that the handlers build with `json!()`, for the OpenAPI document only.
-#[allow(dead_code)]
-mod shapes {
-    use std::collections::BTreeMap;
-
-    use utoipa::ToSchema;
-
-    /// `/event/<login>/nextunfinned`: kacky id → where and when.
-    #[derive(ToSchema)]
-    pub struct NextUnfinned(BTreeMap<String, NextSlot>);
-
-    #[derive(ToSchema)]
-    pub struct NextSlot {
-        pub server: i64,
-        /// Whole minutes
-        #[schema(rename = "upcomingIn")]
-        pub upcoming_in: i64,
-    }
-
-    /// `/event/nextrun/<id>`: one key, the kacky id, with where and when (`null`s when no known
-    /// server plays it), plus `currentlyRunning` (the number of the server running the map now,
-    /// or `false`) and, while it runs, `timeLeft`/`timeLimit`.
-    #[derive(ToSchema)]
-    #[schema(example = json!({"75": {"server": 3, "upcomingIn": 0}, "currentlyRunning": 3, "timeLeft": 312,
-        "timeLimit": 10}))]
-    pub struct NextRun {
-        #[schema(rename = "currentlyRunning", inline)]
-        pub currently_running: Running,
-        /// While it runs: seconds left
-        #[schema(rename = "timeLeft", nullable = false)]
-        pub time_left: Option<i64>,
-        /// While it runs: minutes per map on that server
-        #[schema(rename = "timeLimit", nullable = false)]
-        pub time_limit: Option<i64>,
-        #[serde(flatten)]
-        pub slot: BTreeMap<String, RunSlot>,
-    }
-
-    #[derive(ToSchema)]
-    #[serde(untagged)]
-    pub enum Running {
-        No(bool),
-        Server(i64),
-    }
-
-    /// Where and when a map runs next (`null`: no known server plays it).
-    #[derive(ToSchema)]
-    pub struct RunSlot {
-        #[schema(required = true)]
-        pub server: Option<i64>,
-        /// Whole minutes
-        #[schema(rename = "upcomingIn", required = true)]
-        pub upcoming_in: Option<i64>,
-    }
 }
