@@ -5,8 +5,9 @@
 //! paths while it builds the route table. This module holds what the annotations share: the
 //! document's base ([`base`]: info, tags, security schemes, the shared schemas), the answer
 //! groups that extractors produce on many routes ([`JsonBody`], [`Login`], [`AdminOnly`],
-//! [`Internal`], [`Upstream`]), and [`finish`], which adds the answers of the layers outside the
-//! handlers (413 and 408) to every operation.
+//! [`Internal`], [`Upstream`]) and the cached answers' 304s ([`CachedHistory`] and its kin), and
+//! [`finish`], which adds the answers of the layers outside the handlers (413 and 408) to every
+//! operation.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, MethodRouter};
 use serde_json::json;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -229,8 +231,69 @@ impl IntoResponses for Upstream {
     }
 }
 
+/// The 304 of a cacheable answer and the cache headers it carries. [`finish`] gives the
+/// operation's 200 the same headers: a 304 sends what the 200 it validates would send
+/// (RFC 9110, 15.4.5), so writing them once keeps the two from drifting apart.
+fn not_modified(cache_control: &str, per_caller: bool) -> BTreeMap<String, RefOr<Response>> {
+    use super::response::PRIVATE;
+    let header = |description: String| {
+        HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .description(Some(description))
+            .build()
+    };
+    let mut response = ResponseBuilder::new()
+        .description("`If-None-Match` named the current ETag")
+        .header("ETag", header("Strong validator of the body".into()));
+    response = if per_caller {
+        response
+            .header("Cache-Control", header(format!("`{cache_control}` anonymous, `{PRIVATE}` logged in")))
+            .header("Vary", header("`Authorization`".into()))
+    } else {
+        response.header("Cache-Control", header(format!("`{cache_control}`")))
+    };
+    BTreeMap::from([("304".into(), response.build().into())])
+}
+
+/// 304, and the cache headers of a public answer of history data.
+pub struct CachedHistory;
+
+impl IntoResponses for CachedHistory {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_modified(super::response::HISTORY, false)
+    }
+}
+
+/// 304, and the cache headers of a public answer of live data.
+pub struct CachedLive;
+
+impl IntoResponses for CachedLive {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_modified(super::response::LIVE, false)
+    }
+}
+
+/// 304, and the cache headers of a history answer that a login token personalises.
+pub struct CachedHistoryPerCaller;
+
+impl IntoResponses for CachedHistoryPerCaller {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_modified(super::response::HISTORY, true)
+    }
+}
+
+/// 304, and the cache headers of a live answer that a login token personalises.
+pub struct CachedLivePerCaller;
+
+impl IntoResponses for CachedLivePerCaller {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_modified(super::response::LIVE, true)
+    }
+}
+
 /// Completes the collected document: OpenAPI path templates for axum's catch-all segments
-/// (`{*path}` → `{path}`), the answers of the layers outside the handlers on every operation
+/// (`{*path}` → `{path}`), the cache headers of a 304 on its operation's 200, the answers of the
+/// layers outside the handlers on every operation
 /// (413 for a declared body over 1 MiB, checked before routing; 408 where a body is read), and
 /// the document's own path.
 pub fn finish(mut api: OpenApi) -> OpenApi {
@@ -239,6 +302,12 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
         for op in operations(&mut item) {
             let reads_body = op.request_body.is_some();
             let responses = &mut op.responses.responses;
+            if let Some(RefOr::T(not_modified)) = responses.get("304") {
+                let headers = not_modified.headers.clone();
+                if let Some(RefOr::T(ok)) = responses.get_mut("200") {
+                    ok.headers.extend(headers);
+                }
+            }
             responses.entry("413".into()).or_insert_with(|| error("The declared request body is over 1 MiB"));
             if reads_body {
                 responses.entry("408".into()).or_insert_with(|| {

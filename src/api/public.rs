@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Admin;
-use super::openapi::{AdminOnly, Internal, TEXT};
+use super::openapi::{AdminOnly, CachedHistory, CachedLive, Internal, TEXT};
 use super::response::{text, SharedJson, HISTORY, LIVE};
 use super::{ApiError, ApiQuery, AppState};
 use crate::clock::local_iso;
@@ -40,12 +40,8 @@ async fn index() -> Response {
     params(("forcephase" = Option<String>, Query, description = "Testing mode only: answer as if in this phase (ignored otherwise)",
         pattern = "^(pre|active|post|offseason)$", example = "active")),
     responses(
-        (status = 200, description = "The phase", body = shapes::EventStatus, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+        (status = 200, description = "The phase", body = shapes::EventStatus),
+        CachedLive,
     ))]
 async fn eventstatus(
     State(state): State<AppState>,
@@ -87,12 +83,8 @@ struct PublicEvent {
 /// The visible events (plain names, id order), served from the response cache.
 #[utoipa::path(get, path = "/events", tag = "history", summary = "The visible events",
     responses(
-        (status = 200, description = "The visible events in the order to show them", body = Vec<PublicEvent>, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=120`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=120`"))),
+        (status = 200, description = "The visible events in the order to show them", body = Vec<PublicEvent>),
+        CachedHistory,
         Internal,
     ))]
 async fn events(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

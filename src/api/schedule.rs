@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 
 use super::auth::User;
 use super::input::kacky_id_path;
-use super::openapi::{Error, Internal, Login};
+use super::openapi::{CachedLive, Error, Internal, Login};
 use super::response::SharedJson;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::clock::serialize_rfc3339;
@@ -239,12 +239,8 @@ struct ScheduleJson<'a> {
         maximum = 168, example = 24)),
     responses(
         Internal,
-        (status = 200, description = "The schedule", body = ScheduleJson, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+        (status = 200, description = "The schedule", body = ScheduleJson),
+        CachedLive,
         (status = 400, description = "`hours` is not a whole number from 1 to 168", body = Error),
     ))]
 async fn schedule(
@@ -287,12 +283,8 @@ struct MapScheduleJson {
         example = "75")),
     responses(
         Internal,
-        (status = 200, description = "The map's plays within a week", body = MapScheduleJson, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5`"))),
+        (status = 200, description = "The map's plays within a week", body = MapScheduleJson),
+        CachedLive,
         (status = 404, description = "Not a kacky id (the JSON string \"404 Error: bad path\"), or not a map of the \
             current event", body = Error),
     ))]

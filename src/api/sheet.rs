@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::auth::{OptionalUser, User};
 use super::input::{edition_sel, event_type, flag, kacky_id_path, kind, object, opt_str, present};
-use super::openapi::{Error, Internal, JsonBody, Login, OkAnswer};
+use super::openapi::{CachedHistory, CachedHistoryPerCaller, Error, Internal, JsonBody, Login, OkAnswer};
 use super::response::{ok, per_caller, SheetRow, HISTORY};
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::db;
@@ -48,14 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     ),
     responses(
         Internal,
-        (status = 200, description = "The rows", body = Vec<SheetRow>, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=120` anonymous, `private, no-cache` logged in"),
-            ("Vary" = String, description = "`Authorization`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=120` anonymous, `private, no-cache` logged in"),
-            ("Vary" = String, description = "`Authorization`"))),
+        (status = 200, description = "The rows", body = Vec<SheetRow>),
+        CachedHistoryPerCaller,
         (status = 404, description = "Not an event type or edition (the JSON string \"404 Error: bad path\")",
             body = Error, example = "404 Error: bad path"),
     ))]
@@ -90,14 +84,8 @@ async fn spreadsheet(
     ),
     responses(
         Internal,
-        (status = 200, description = "The row", body = SheetRow, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=120` anonymous, `private, no-cache` logged in"),
-            ("Vary" = String, description = "`Authorization`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=120` anonymous, `private, no-cache` logged in"),
-            ("Vary" = String, description = "`Authorization`"))),
+        (status = 200, description = "The row", body = SheetRow),
+        CachedHistoryPerCaller,
         (status = 404, description = "Not an event type or kacky id (the JSON string \"404 Error: bad path\"), or \
             no such map", body = Error),
     ))]
@@ -142,12 +130,8 @@ pub struct WrHolder {
     ),
     responses(
         Internal,
-        (status = 200, description = "Holders, most world records first", body = Vec<WrHolder>, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=120`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=120`"))),
+        (status = 200, description = "Holders, most world records first", body = Vec<WrHolder>),
+        CachedHistory,
         (status = 404, description = "Not an event type (the JSON string \"404 Error: bad path\")", body = Error),
     ))]
 async fn wrleaderboard(

@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{CurrentUser, OptionalUser};
-use super::openapi::Internal;
+use super::openapi::{CachedLivePerCaller, Internal};
 use super::response::{per_caller, SheetRow, LIVE};
 use super::{ApiError, AppState};
 use crate::db;
@@ -154,14 +154,8 @@ async fn current_sheet(state: &AppState, user: Option<&CurrentUser>) -> Result<A
         by the caller's game login (`false` when anonymous or when the records API fails).",
     responses(
         Internal,
-        (status = 200, description = "The dashboard", body = Dashboard, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5` anonymous, `private, no-cache` logged in"),
-            ("Vary" = String, description = "`Authorization`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5` anonymous, `private, no-cache` logged in"),
-            ("Vary" = String, description = "`Authorization`"))),
+        (status = 200, description = "The dashboard", body = Dashboard),
+        CachedLivePerCaller,
     ))]
 async fn dashboard(
     State(state): State<AppState>,
@@ -247,14 +241,8 @@ fn schedule_row(m: MapRow, runs: &HashMap<i64, (i64, i64)>) -> ScheduleRow {
         columns are merged in.",
     responses(
         Internal,
-        (status = 200, description = "The rows", body = Vec<SheetRow>, headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5` anonymous, `private, no-cache` logged in"),
-            ("Vary" = String, description = "`Authorization`"))),
-        (status = 304, description = "`If-None-Match` named the current ETag", headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "`public, max-age=5` anonymous, `private, no-cache` logged in"),
-            ("Vary" = String, description = "`Authorization`"))),
+        (status = 200, description = "The rows", body = Vec<SheetRow>),
+        CachedLivePerCaller,
     ))]
 async fn schedule(
     State(state): State<AppState>,
