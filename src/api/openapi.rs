@@ -5,7 +5,7 @@
 //! paths while it builds the route table. This module holds what the annotations share: the
 //! document's base ([`base`]: info, tags, security schemes, the shared schemas), the answer
 //! groups that extractors produce on many routes ([`JsonBody`], [`Login`], [`AdminOnly`],
-//! [`Internal`], [`Upstream`]) and the cached answers' 304s ([`CachedHistory`] and its kin), and
+//! [`Internal`], [`Upstream`], [`LoginSegment`]) and the cached answers' 304s ([`CachedHistory`] and its kin), and
 //! [`finish`], which adds the answers of the layers outside the handlers (413 and 408) to every
 //! operation.
 
@@ -227,6 +227,19 @@ impl IntoResponses for Upstream {
         BTreeMap::from([
             ("502".into(), error("The records API is unreachable or answered something unusable")),
             ("504".into(), error("The records API did not answer within 5 s")),
+        ])
+    }
+}
+
+/// The answers of a game login taken from the path and sent on to the records API as one
+/// path segment (the chat-bot endpoints).
+pub struct LoginSegment;
+
+impl IntoResponses for LoginSegment {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([
+            ("400".into(), error("The login is `.` or `..`")),
+            ("404".into(), error("The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)")),
         ])
     }
 }

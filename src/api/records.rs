@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::auth::{OptionalUser, User};
 use super::input::{event_type, int_param};
-use super::openapi::{Error, Internal, Login, Upstream, TEXT};
+use super::openapi::{Error, Internal, Login, LoginSegment, Upstream, TEXT};
 use super::response::text;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::records::{LookupError, RecordsError};
@@ -221,8 +221,7 @@ fn joined<T: ToString>(items: impl Iterator<Item = T>) -> String {
             (shapes::Finned = "application/json"),
             (String = TEXT, example = "12, 15, 242"),
         )),
-        (status = 400, description = "The login is `.` or `..`", body = Error),
-        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
+        LoginSegment,
     ))]
 async fn finned(
     State(state): State<AppState>,
@@ -260,8 +259,7 @@ async fn finned(
             (Vec<i64> = "application/json"),
             (String = TEXT, example = "1, 2, 7"),
         )),
-        (status = 400, description = "The login is `.` or `..`", body = Error),
-        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
+        LoginSegment,
     ))]
 async fn unfinned(
     State(state): State<AppState>,

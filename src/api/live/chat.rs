@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::shapes;
 use super::{comptime_left, live_servers, time_left};
 use crate::api::input::int_param;
-use crate::api::openapi::{Error, Internal, Upstream, TEXT};
+use crate::api::openapi::{Error, Internal, LoginSegment, Upstream, TEXT};
 use crate::api::response::text;
 use crate::api::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db;
@@ -36,8 +36,7 @@ use crate::live::schedule;
             (shapes::NextUnfinned = "application/json"),
             (String = TEXT, example = "Next unfinished map in 4 minutes: 242 (Server 3)"),
         )),
-        (status = 400, description = "The login is `.` or `..`", body = Error),
-        (status = 404, description = "The login is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`)", body = Error),
+        LoginSegment,
     ))]
 pub(super) async fn nextunfinned(
     State(state): State<AppState>,
