@@ -14,7 +14,6 @@ use super::openapi::{Error, Internal, JsonBody, Login, OkAnswer};
 use super::response::ok;
 use super::{ApiError, ApiJson, AppState};
 use crate::db;
-use crate::domain::username_key;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream)).routes(routes!(post_message)).routes(routes!(set_target))
@@ -35,9 +34,8 @@ fn check_pwd(state: &AppState, m: &serde_json::Map<String, Value>) -> Result<(),
         (status = 200, description = "The message when the caller is its target (any case), else `\"\"`",
             body = shapes::StreamMessage)))]
 async fn stream(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
-    let (target, message) = state.db.run(|c| db::stream::get(c)).await?;
-    let mine = !target.is_empty() && username_key(&target) == username_key(&user.username);
-    Ok(Json(json!({ "data": if mine { message } else { String::new() } })))
+    let message = state.db.run(move |c| db::stream::message_for(c, user.id)).await?;
+    Ok(Json(json!({ "data": message })))
 }
 
 /// Sets the streamer message
@@ -63,7 +61,7 @@ async fn post_message(State(state): State<AppState>, ApiJson(body): ApiJson<Valu
 async fn set_target(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
     let m = object(body)?;
     check_pwd(&state, &m)?;
-    let target = req_str(&m, "target", 0, 80)?.trim().to_owned();
+    let target = req_str(&m, "target", 0, 80)?.trim_end().to_owned();
     state.db.run(move |c| db::stream::set_target(c, &target)).await?;
     Ok(ok())
 }

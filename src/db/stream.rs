@@ -2,11 +2,20 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub fn get(conn: &Connection) -> rusqlite::Result<(String, String)> {
+fn get(conn: &Connection) -> rusqlite::Result<(String, String)> {
     conn.prepare_cached("SELECT target, message FROM stream_message WHERE id = 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map(Option::unwrap_or_default)
+}
+
+/// The message when the target names the account `user_id` (looked up as a login looks up a
+/// typed name, so of two accounts whose names now mean the same, only the one that logs in with
+/// the target sees it), else `""`.
+pub fn message_for(conn: &Connection, user_id: i64) -> rusqlite::Result<String> {
+    let (target, message) = get(conn)?;
+    let mine = !target.is_empty() && super::users::by_name(conn, &target)?.is_some_and(|a| a.id == user_id);
+    Ok(if mine { message } else { String::new() })
 }
 
 pub fn set_message(conn: &Connection, message: &str) -> rusqlite::Result<()> {

@@ -184,3 +184,34 @@ fn an_import_with_names_that_now_mean_the_same_keeps_both_accounts() {
     let err = crate::import::import_fails(dir.path(), &dump);
     assert!(err.contains(&format!("line {line}")) && err.contains("already used by user id"), "{err}");
 }
+
+/// The streamer target means one account, found as a login finds a typed name: of `Anna` and
+/// the older ` anna` (now the same name, kept apart under `OLD:`), only the one that logs in
+/// with the target sees the message.
+#[tokio::test]
+async fn a_streamer_target_means_the_account_that_logs_in_with_it() {
+    let app = spawn().await;
+    app.register_login("Anna", "password-0").await;
+    app.register_login("tmp-lead", "password-1").await;
+    make_old_accounts(&app, &[("tmp-lead", " anna", " anna")]);
+    let dir = app.stop().await;
+    let app = spawn_with(Options { dir: Some(dir), ..Default::default() }).await;
+    let anna = app.login("Anna", "password-0").await;
+    let lead = app.login(" anna", "password-1").await;
+    app.post_json("/post", json!({"pwd": "streampw", "message": "hi"}), None).await;
+
+    let seen = |target: &'static str| {
+        let (app, anna, lead) = (&app, &anna, &lead);
+        async move {
+            let set = app.post_json("/target", json!({"pwd": "streampw", "target": target}), None).await;
+            assert_eq!(set, (200, json!("OK")));
+            (
+                app.get_auth("/stream", anna).await.1["data"].clone(),
+                app.get_auth("/stream", lead).await.1["data"].clone(),
+            )
+        }
+    };
+    assert_eq!(seen("ANNA").await, (json!("hi"), json!("")));
+    assert_eq!(seen(" anna").await, (json!(""), json!("hi")));
+    assert_eq!(seen("nobody").await, (json!(""), json!("")));
+}
