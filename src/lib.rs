@@ -16,9 +16,9 @@
 //! - [`api::router`] holds the route table; every handler carries its `#[utoipa::path]`
 //!   annotation, its module registers it with `utoipa_axum::routes!`, and the document they make
 //!   up is served at `/openapi.json` ([`api::openapi`]). Infrastructure shared by the handler
-//!   modules sits in `api/{state,error,response,input,auth,cache}.rs`: [`api::AppState`], one
-//!   [`api::ApiError`] for every failure (429s and auth rejections included), the auth
-//!   extractors, the shared answers. Handler modules import none of each other; they validate
+//!   modules sits in `api/{state,error,response,input,auth,sessions,cache}.rs`:
+//!   [`api::AppState`], one [`api::ApiError`] for every failure (429s and auth rejections
+//!   included), the auth extractors with their in-memory token checks, the answer cache. Handler modules import none of each other; they validate
 //!   input into domain types, call `db::…` through [`db::Db::run`] (off the async runtime) and
 //!   answer JSON in the old shapes.
 //! - [`live`]: the poller asks the game servers where they are ([`live::poller`]), the
@@ -31,8 +31,8 @@
 //! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
 //!   connection cap, a bounded graceful shutdown) beside the background tasks ([`Background`]).
 //! - [`event`] decides the event phase from the configured window and the injectable [`clock`].
-//! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML; [`import`]
-//!   reads the old MariaDB dump.
+//! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML; [`mapcsv`]
+//!   reads the admin's map list upload; [`import`] reads the old MariaDB dump.
 #![forbid(unsafe_code)]
 
 use std::future::Future;

@@ -7,7 +7,7 @@
 //!   (a body still arriving then ends as 408), and an idle keep-alive connection gets
 //!   `keepalive_idle_timeout_s` before its next request starts. A response takes as long as it
 //!   takes, so `/live` streams run until the client or the shutdown ends them. The deadlines
-//!   live in [`deadline`]: a wrapper around the socket that knows whether a request is being
+//!   live in `server::deadline`: a wrapper around the socket that knows whether a request is being
 //!   waited for (it fails the read at the deadline, and hyper closes the connection) and a
 //!   wrapper around the request body.
 //! - **A connection cap.** At `max_connections` open connections the loop stops accepting:

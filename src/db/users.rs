@@ -42,7 +42,7 @@ fn lookup_keys(name: &str) -> [String; 2] {
 /// Orders the rows of a look-up by [`lookup_keys`]: an exact match under the old rule wins.
 const PREFER_LEGACY: &str = "ORDER BY username_key = ?1 DESC LIMIT 1";
 
-/// The account a typed name means (login, `admin promote`): see [`lookup_keys`].
+/// The account a typed name means (login, `admin promote`): see `lookup_keys`.
 pub fn by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<Account>> {
     let [legacy, key] = lookup_keys(name);
     conn.prepare_cached(&format!("{ACCOUNT} WHERE username_key IN (?1, ?2) {PREFER_LEGACY}"))?
