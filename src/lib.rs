@@ -159,7 +159,7 @@ impl Background {
         Self {
             _poller: live::poller::start(state.into()),
             _feed: live::feed::start(state.into()),
-            _notifier: notify::start(state),
+            _notifier: notify::start(state.into()),
         }
     }
 }

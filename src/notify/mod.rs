@@ -24,11 +24,14 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-use crate::api::AppState;
-use crate::clock::rfc3339;
+use crate::clock::{rfc3339, Clock};
 use crate::db::notifications::{PlayKey, State};
-use crate::db::{self, DbError};
+use crate::db::{self, Db, DbError};
+use crate::domain::{Edition, EventType};
+use crate::event::EventWindow;
+use crate::live::Live;
 use discord::{SendError, Webhook};
 use message::{Notice, Recipient};
 
@@ -36,6 +39,23 @@ use message::{Notice, Recipient};
 const MAX_SLEEP_S: i64 = 60;
 /// Backoff between retries of a failing delivery: doubles from 1 s up to this.
 const MAX_BACKOFF: StdDuration = StdDuration::from_secs(30);
+
+/// What the notifier needs, and nothing else: the live state and the event it plans for, the
+/// database of claims and alarms, its own handle and the shutdown signal. Built from the
+/// application state with `From<&AppState>` (in `api::state`), so `notify` never sees the rest.
+#[derive(Clone)]
+pub struct NotifyContext {
+    pub live: Live,
+    pub clock: Clock,
+    pub window: Option<EventWindow>,
+    pub db: Db,
+    pub notifier: Notifier,
+    pub eventtype: EventType,
+    pub edition: Edition,
+    /// `alarm_lead_minutes`.
+    pub lead: Duration,
+    pub shutdown: CancellationToken,
+}
 
 /// Handle on the notifier's shared state, kept in `AppState`.
 #[derive(Clone)]
@@ -104,18 +124,18 @@ impl Drop for NotifierGuard {
 }
 
 /// Starts the planner when a webhook is configured and there are game servers.
-pub fn start(state: &AppState) -> NotifierGuard {
+pub fn start(state: NotifyContext) -> NotifierGuard {
     if !state.notifier.enabled() || state.live.lineup().servers.is_empty() {
         return NotifierGuard(None);
     }
     tracing::info!(
         "alarm notifications on: Discord messages {} minutes before alarmed maps come up",
-        state.settings.alarm_lead_minutes
+        state.lead.num_minutes()
     );
-    NotifierGuard(Some(tokio::spawn(run(state.clone()))))
+    NotifierGuard(Some(tokio::spawn(run(state))))
 }
 
-async fn run(state: AppState) {
+async fn run(state: NotifyContext) {
     let mut snapshots = state.live.watch();
     loop {
         let now = state.clock.now();
@@ -141,13 +161,13 @@ async fn run(state: AppState) {
 }
 
 /// One look at the timetable: sends what is due, returns when to look again.
-async fn plan(state: &AppState, now: DateTime<Utc>) -> Result<DateTime<Utc>, DbError> {
+async fn plan(state: &NotifyContext, now: DateTime<Utc>) -> Result<DateTime<Utc>, DbError> {
     let timetable = state.live.timetable(state.window, now);
     let mut wake = timetable.now + Duration::seconds(MAX_SLEEP_S);
     if timetable.servers.is_empty() {
         return Ok(wake);
     }
-    let (t, edition) = (state.settings.eventtype, state.settings.edition);
+    let (t, edition) = (state.eventtype, state.edition);
     let prune_before = (now - Duration::days(1)).timestamp();
     let (alarms, authors) = state
         .db
@@ -162,7 +182,7 @@ async fn plan(state: &AppState, now: DateTime<Utc>) -> Result<DateTime<Utc>, DbE
     for a in alarms {
         by_map.entry(a.kacky_id).or_default().push(a);
     }
-    let lead = Duration::minutes(state.settings.alarm_lead_minutes);
+    let lead = state.lead;
     for server in &timetable.servers {
         for play in server.plays.iter().filter(|p| p.start > timetable.now) {
             let Some(players) = by_map.get(&play.kacky_id) else { continue };
@@ -203,7 +223,7 @@ async fn plan(state: &AppState, now: DateTime<Utc>) -> Result<DateTime<Utc>, DbE
 }
 
 /// Sends one play's messages, retrying until the play starts, and records the outcome.
-async fn deliver(state: AppState, notice: Notice, recipients: Vec<Recipient>, users: Vec<i64>, key: PlayKey) {
+async fn deliver(state: NotifyContext, notice: Notice, recipients: Vec<Recipient>, users: Vec<i64>, key: PlayKey) {
     let Some(webhook) = state.notifier.inner.webhook.clone() else { return };
     let notifier = state.notifier.clone();
     notifier.inner.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -248,7 +268,7 @@ async fn deliver(state: AppState, notice: Notice, recipients: Vec<Recipient>, us
 /// One message: 429 waits as Discord asks, 5xx and timeouts back off; both only while the play
 /// has not started. Other 4xx give up at once.
 async fn send_with_retries(
-    state: &AppState,
+    state: &NotifyContext,
     webhook: &Webhook,
     body: Value,
     start: DateTime<Utc>,
