@@ -200,7 +200,9 @@ mod shapes {
     /// `POST /register`.
     #[derive(ToSchema)]
     pub struct Registration {
-        /// Not blank
+        /// Not blank; stored NFKC-normalised and trimmed. Control, format (zero-width, bidi) and other
+        /// invisible characters are refused (400), and a name that is, or looks like, a taken one
+        /// gets 409 `"Conflict"`.
         #[schema(min_length = 1, max_length = 80, pattern = "\\S", examples("sir_blud"))]
         pub user: String,
         #[schema(min_length = 8, max_length = 80, examples("correct horse"))]
