@@ -194,8 +194,10 @@ pub fn init_logging(settings: &Settings) -> Result<tracing_appender::non_blockin
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let (result, guard) = match &settings.log_target {
         config::LogTarget::Stdout => {
+            // Colours only on a terminal: under systemd the lines go to the journal as text.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
-            (builder.with_writer(writer).try_init(), guard)
+            (builder.with_ansi(ansi).with_writer(writer).try_init(), guard)
         }
         config::LogTarget::File(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -39,12 +39,18 @@ pub(crate) fn start(mut cmd: Command) -> (Running, String) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // Output to a pipe (systemd's journal, a log collector) is plain text.
+            if line.contains('\u{1b}') {
+                let _ = tx.send(Err(line));
+                return;
+            }
             if let Some(i) = line.find("listening on http://") {
-                let _ = tx.send(line[i + "listening on ".len()..].trim().to_owned());
+                let _ = tx.send(Ok(line[i + "listening on ".len()..].trim().to_owned()));
             }
         }
     });
     let base = rx.recv_timeout(Duration::from_secs(30)).expect("server announced its address");
+    let base = base.unwrap_or_else(|line| panic!("a log line with terminal escape codes: {line:?}"));
     (running, base)
 }
 
