@@ -18,9 +18,9 @@
 //!   up is served at `/openapi.json` ([`api::openapi`]). Infrastructure shared by the handler
 //!   modules sits in `api/{state,error,response,input,auth,sessions,cache}.rs`:
 //!   [`api::AppState`], one [`api::ApiError`] for every failure (429s and auth rejections
-//!   included), the auth extractors with their in-memory token checks, the answer cache. Handler modules import none of each other; they validate
-//!   input into domain types, call `db::…` through [`db::Db::run`] (off the async runtime) and
-//!   answer JSON in the old shapes.
+//!   included), the auth extractors with their in-memory token checks, the answer cache.
+//!   Handler modules import none of each other; they validate input into domain types, call
+//!   `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the old shapes.
 //! - [`live`]: the poller asks the game servers where they are ([`live::poller`]), the
 //!   rotation math projects that to any instant ([`live::rotation`], [`live::schedule`]), and
 //!   the [`live::timetable`] with absolute play times, built once per second and snapshot,

@@ -1,13 +1,12 @@
 //! The OpenAPI 3.1 document served at `GET /openapi.json`, generated from the code so it cannot
 //! drift: every handler carries a `#[utoipa::path]` annotation (method, path, parameters, body,
 //! every answer), each handler module's `router()` registers its handlers through
-//! `utoipa_axum::routes!` (the route *is* the annotation), and [`super::router`] collects the
-//! paths while it builds the route table. This module holds what the annotations share: the
-//! document's base ([`base`]: info, tags, security schemes, the shared schemas), the answer
-//! groups that extractors produce on many routes ([`JsonBody`], [`Login`], [`AdminOnly`],
-//! [`Internal`], [`Upstream`], [`LoginSegment`]) and the cached answers' 304s ([`CachedHistory`] and its kin), and
-//! [`finish`], which adds the answers of the layers outside the handlers (413 and 408) to every
-//! operation.
+//! `utoipa_axum::routes!` (the route *is* the annotation), and [`super::router`] collects the paths
+//! while it builds the route table. This module holds what the annotations share: the document's
+//! base ([`base`]: info, tags, security schemes, the shared schemas), the answer groups that
+//! extractors produce on many routes ([`JsonBody`], [`Login`], [`AdminOnly`], [`Internal`],
+//! [`Upstream`], [`LoginSegment`]) and the cached answers' 304s ([`Cached`]), and [`finish`],
+//! which adds the answers of the layers outside the handlers (413 and 408) to every operation.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -268,47 +267,29 @@ fn not_modified(cache_control: &str, per_caller: bool) -> BTreeMap<String, RefOr
     BTreeMap::from([("304".into(), response.build().into())])
 }
 
-/// 304, and the cache headers of a public answer of history data.
-pub struct CachedHistory;
+/// 304, and the cache headers of a cached answer: of live data or history (`LIVE`), the same
+/// for everyone or personalised by a login token (`PER_CALLER`). Named by the aliases below.
+pub struct Cached<const LIVE: bool, const PER_CALLER: bool>;
 
-impl IntoResponses for CachedHistory {
+impl<const LIVE: bool, const PER_CALLER: bool> IntoResponses for Cached<LIVE, PER_CALLER> {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        not_modified(super::response::HISTORY, false)
+        not_modified(if LIVE { super::response::LIVE } else { super::response::HISTORY }, PER_CALLER)
     }
 }
 
-/// 304, and the cache headers of a public answer of live data.
-pub struct CachedLive;
-
-impl IntoResponses for CachedLive {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        not_modified(super::response::LIVE, false)
-    }
-}
-
-/// 304, and the cache headers of a history answer that a login token personalises.
-pub struct CachedHistoryPerCaller;
-
-impl IntoResponses for CachedHistoryPerCaller {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        not_modified(super::response::HISTORY, true)
-    }
-}
-
-/// 304, and the cache headers of a live answer that a login token personalises.
-pub struct CachedLivePerCaller;
-
-impl IntoResponses for CachedLivePerCaller {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        not_modified(super::response::LIVE, true)
-    }
-}
+/// A public answer of history data.
+pub type CachedHistory = Cached<false, false>;
+/// A public answer of live data.
+pub type CachedLive = Cached<true, false>;
+/// A history answer that a login token personalises.
+pub type CachedHistoryPerCaller = Cached<false, true>;
+/// A live answer that a login token personalises.
+pub type CachedLivePerCaller = Cached<true, true>;
 
 /// Completes the collected document: OpenAPI path templates for axum's catch-all segments
 /// (`{*path}` → `{path}`), the cache headers of a 304 on its operation's 200, the answers of the
-/// layers outside the handlers on every operation
-/// (413 for a declared body over 1 MiB, checked before routing; 408 where a body is read), and
-/// the document's own path.
+/// layers outside the handlers on every operation (413 for a declared body over 1 MiB, checked
+/// before routing; 408 where a body is read), and the document's own path.
 pub fn finish(mut api: OpenApi) -> OpenApi {
     let paths = std::mem::take(&mut api.paths.paths);
     for (path, mut item) in paths {
