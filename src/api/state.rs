@@ -90,15 +90,12 @@ impl From<&AppState> for crate::live::LiveContext {
 impl From<&AppState> for crate::notify::NotifyContext {
     fn from(s: &AppState) -> Self {
         Self {
-            live: s.live.clone(),
-            clock: s.clock.clone(),
-            window: s.window,
+            live: s.into(),
             db: s.db.clone(),
             notifier: s.notifier.clone(),
             eventtype: s.settings.eventtype,
             edition: s.settings.edition,
             lead: chrono::Duration::minutes(s.settings.alarm_lead_minutes),
-            shutdown: s.shutdown.clone(),
         }
     }
 }

@@ -16,9 +16,10 @@ pub use lineup::Lineup;
 pub use poller::{poll_now, PollerGuard};
 pub use state::{Live, LiveSnapshot};
 
-/// What the live background tasks (poller, feed) need, and nothing else: the live state, the
-/// clock, the event window, the poll interval and the shutdown signal. Built from the
-/// application state with `From<&AppState>` (in `api::state`), so `live` never sees the rest.
+/// What the live background tasks (poller, feed; the notifier inside its own context) need, and
+/// nothing else: the live state, the clock, the event window, the poll interval and the shutdown
+/// signal. Built from the application state with `From<&AppState>` (in `api::state`), so `live`
+/// never sees the rest.
 #[derive(Clone)]
 pub struct LiveContext {
     pub live: Live,

@@ -24,14 +24,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-use crate::clock::{rfc3339, Clock};
+use crate::clock::rfc3339;
 use crate::db::notifications::{PlayKey, State};
 use crate::db::{self, Db, DbError};
 use crate::domain::{Edition, EventType};
-use crate::event::EventWindow;
-use crate::live::Live;
+use crate::live::LiveContext;
 use discord::{SendError, Webhook};
 use message::{Notice, Recipient};
 
@@ -40,21 +38,19 @@ const MAX_SLEEP_S: i64 = 60;
 /// Backoff between retries of a failing delivery: doubles from 1 s up to this.
 const MAX_BACKOFF: StdDuration = StdDuration::from_secs(30);
 
-/// What the notifier needs, and nothing else: the live state and the event it plans for, the
-/// database of claims and alarms, its own handle and the shutdown signal. Built from the
-/// application state with `From<&AppState>` (in `api::state`), so `notify` never sees the rest.
+/// What the notifier needs, and nothing else: what the live tasks get (live state, clock, event
+/// window, shutdown signal), the event it plans for, the database of claims and alarms and its
+/// own handle. Built from the application state with `From<&AppState>` (in `api::state`), so
+/// `notify` never sees the rest.
 #[derive(Clone)]
 pub struct NotifyContext {
-    pub live: Live,
-    pub clock: Clock,
-    pub window: Option<EventWindow>,
+    pub live: LiveContext,
     pub db: Db,
     pub notifier: Notifier,
     pub eventtype: EventType,
     pub edition: Edition,
     /// `alarm_lead_minutes`.
     pub lead: Duration,
-    pub shutdown: CancellationToken,
 }
 
 /// Handle on the notifier's shared state, kept in `AppState`.
@@ -125,7 +121,7 @@ impl Drop for NotifierGuard {
 
 /// Starts the planner when a webhook is configured and there are game servers.
 pub fn start(state: NotifyContext) -> NotifierGuard {
-    if !state.notifier.enabled() || state.live.lineup().servers.is_empty() {
+    if !state.notifier.enabled() || state.live.live.lineup().servers.is_empty() {
         return NotifierGuard(None);
     }
     tracing::info!(
@@ -136,9 +132,9 @@ pub fn start(state: NotifyContext) -> NotifierGuard {
 }
 
 async fn run(state: NotifyContext) {
-    let mut snapshots = state.live.watch();
+    let mut snapshots = state.live.live.watch();
     loop {
-        let now = state.clock.now();
+        let now = state.live.clock.now();
         let wake = match plan(&state, now).await {
             Ok(wake) => wake,
             Err(e) => {
@@ -148,21 +144,21 @@ async fn run(state: NotifyContext) {
             }
         };
         tokio::select! {
-            () = state.clock.sleep_until(wake) => {}
+            () = state.live.clock.sleep_until(wake) => {}
             () = state.notifier.inner.wake.notified() => {}
             changed = snapshots.changed() => {
                 if changed.is_err() {
                     return;
                 }
             }
-            () = state.shutdown.cancelled() => return,
+            () = state.live.shutdown.cancelled() => return,
         }
     }
 }
 
 /// One look at the timetable: sends what is due, returns when to look again.
 async fn plan(state: &NotifyContext, now: DateTime<Utc>) -> Result<DateTime<Utc>, DbError> {
-    let timetable = state.live.timetable(state.window, now);
+    let timetable = state.live.live.timetable(state.live.window, now);
     let mut wake = timetable.now + Duration::seconds(MAX_SLEEP_S);
     if timetable.servers.is_empty() {
         return Ok(wake);
@@ -234,7 +230,7 @@ async fn deliver(state: NotifyContext, notice: Notice, recipients: Vec<Recipient
             break;
         }
     }
-    let now = state.clock.now();
+    let now = state.live.clock.now();
     let final_state = match &outcome {
         Ok(()) => {
             notifier.inner.health.lock().unwrap_or_else(|e| e.into_inner()).last_sent = Some(now);
@@ -285,21 +281,21 @@ async fn send_with_retries(
             Err(SendError::RateLimited(wait)) => wait,
             Err(SendError::Retry(e)) => {
                 tracing::warn!("alarm notification: {e}; retrying in {} s", backoff.as_secs());
-                state.notifier.note_error(state.clock.now(), e);
+                state.notifier.note_error(state.live.clock.now(), e);
                 let wait = backoff;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 wait
             }
             Err(fatal @ SendError::Fatal(_)) => return Err(fatal),
         };
-        if state.clock.now() >= start {
+        if state.live.clock.now() >= start {
             return Err(SendError::Retry("the play started before Discord took the message".into()));
         }
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            () = state.shutdown.cancelled() => return Err(SendError::Retry("the server shut down".into())),
+            () = state.live.shutdown.cancelled() => return Err(SendError::Retry("the server shut down".into())),
         }
-        if state.clock.now() >= start {
+        if state.live.clock.now() >= start {
             return Err(SendError::Retry("the play started before Discord took the message".into()));
         }
     }
