@@ -31,7 +31,8 @@ fn check_pwd(state: &AppState, m: &serde_json::Map<String, Value>) -> Result<(),
 /// The streamer message, for its target only
 #[utoipa::path(get, path = "/stream", tag = "streamer", security(("login" = [])),
     responses(Login, Internal,
-        (status = 200, description = "The message when the caller is its target (any case), else `\"\"`",
+        (status = 200, description = "The message when the caller is the account that logs in with the target \
+            name (any case), else `\"\"`",
             body = shapes::StreamMessage)))]
 async fn stream(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
     let message = state.db.run(move |c| db::stream::message_for(c, user.id)).await?;
