@@ -58,6 +58,7 @@ pub mod ratelimit;
 pub mod records;
 pub mod server;
 pub mod tmtext;
+pub mod workers;
 
 use api::AppState;
 use clock::Clock;

@@ -121,16 +121,16 @@ async fn personal(
         Ok(up) if up.ok() => match up.json() {
             Some(v) if std::mem::discriminant(&v) == std::mem::discriminant(&fallback) => Ok(Json(v)),
             _ => {
-                tracing::warn!("records API {kind} for {login}: unexpected body");
+                tracing::warn!("records API {kind} for {login:?}: unexpected body");
                 Ok(Json(fallback))
             }
         },
         Ok(up) => {
-            tracing::warn!("records API {kind} for {login}: status {}", up.status);
+            tracing::warn!("records API {kind} for {login:?}: status {}", up.status);
             Ok(Json(fallback))
         }
         Err(e) => {
-            tracing::warn!("records API {kind} for {login}: {e}");
+            tracing::warn!("records API {kind} for {login:?}: {e}");
             Ok(Json(fallback))
         }
     }

@@ -141,7 +141,7 @@ async fn finish(state: &AppState, ip: std::net::IpAddr, m: &Map<String, Value>) 
     let Some(user_id) = user else {
         return Err(ApiError::body(StatusCode::UNAUTHORIZED, "Unauthorized"));
     };
-    let new_hash = state.hash(move || auth::hash_password(pwd.expose())).await?;
+    let new_hash = state.hash(crate::hashpool::Kind::NewPassword, move || auth::hash_password(pwd.expose())).await?;
     state.db.run(move |c| db::users::set_password(c, user_id, &new_hash, true)).await?;
     state.sessions.forget(user_id).await;
     Ok(ok())

@@ -58,13 +58,27 @@ pub struct AppStateInner {
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
+/// `Retry-After` of a 503 for a full hashing queue: the queue holds about a second or two of work.
+pub const HASH_RETRY_AFTER_S: i64 = 2;
+
 impl AppState {
     /// Runs CPU-heavy password hashing on the dedicated hashing threads (see
     /// [`crate::hashpool`]), so a login storm can neither starve the async runtime nor balloon
-    /// memory.
-    pub async fn hash<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let gone = || ApiError::internal(anyhow::anyhow!("the password hashing threads are gone"));
-        self.hasher.run(f).await.ok_or_else(gone)
+    /// memory. A full queue is a 503 with `Retry-After` ([`ApiError::Busy`]).
+    pub async fn hash<T: Send + 'static>(
+        &self,
+        kind: crate::hashpool::Kind,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        use crate::workers::RunError;
+        match self.hasher.run(kind, f).await {
+            Ok(v) => Ok(v),
+            Err(RunError::Full) => {
+                tracing::debug!("password hashing queue full ({kind:?}): answering 503");
+                Err(ApiError::Busy { what: "password hashing", retry_after_s: HASH_RETRY_AFTER_S })
+            }
+            Err(RunError::Gone) => Err(ApiError::internal(anyhow::anyhow!("the password hashing threads are gone"))),
+        }
     }
 
     /// Whether the current event's window is open at `now`.
