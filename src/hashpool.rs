@@ -44,7 +44,11 @@ impl HashPool {
 
     /// Runs `f` on a hashing thread and waits for it without blocking the runtime;
     /// [`RunError::Full`] at once when `kind`'s queue is full.
-    pub async fn run<T: Send + 'static>(&self, kind: Kind, f: impl FnOnce() -> T + Send + 'static) -> Result<T, RunError> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        kind: Kind,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, RunError> {
         self.workers.run(kind.level(), f).await
     }
 

@@ -75,7 +75,11 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     db.migrate()?;
     // One-time data migration after an upgrade of the user name rule (see `db::users::rekey`).
     if let Some(r) = db::users::rekey(&mut *db.conn()?)? {
-        tracing::info!("user name keys follow the current rule ({} recomputed)", r.changed);
+        tracing::info!(
+            "user name keys follow the current rules ({} name keys changed, {} look-alike keys computed)",
+            r.changed,
+            r.lookalikes
+        );
         for (id, name) in r.kept_old {
             tracing::warn!("user id {id} `{}` means the same name as an older account under the current rule: it keeps its old key and logs in with its name as before", name.escape_debug());
         }

@@ -8,14 +8,36 @@
 //! - **Priorities:** a pool has one queue per priority level; an idle thread takes the oldest
 //!   job of the first non-empty queue (logins before registrations, see `hashpool`).
 //! - **Abandoned jobs are skipped:** a job whose caller stopped waiting (the request's client
-//!   went away, a budget ran out) is dropped when its turn comes instead of being run.
+//!   went away, a budget ran out) is never run, and its place in the queue is free again.
 //!
 //! Threads end when the pool is dropped, after the job they are running.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// A queued job and the flag its caller sets when it stops waiting.
+struct Entry {
+    job: Job,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Entry {
+    fn wanted(&self) -> bool {
+        !self.abandoned.load(Ordering::Relaxed)
+    }
+}
+
+/// Sets the flag when the waiting future is dropped before its job started.
+struct Abandon(Arc<AtomicBool>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
 
 /// Why a job did not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +51,7 @@ pub enum RunError {
 }
 
 struct Queues {
-    levels: Vec<VecDeque<Job>>,
+    levels: Vec<VecDeque<Entry>>,
     closed: bool,
 }
 
@@ -51,8 +73,12 @@ impl Shared {
             if q.closed {
                 return None;
             }
-            if let Some(job) = q.levels.iter_mut().find_map(VecDeque::pop_front) {
-                return Some(job);
+            for level in &mut q.levels {
+                while let Some(entry) = level.pop_front() {
+                    if entry.wanted() {
+                        return Some(entry.job);
+                    }
+                }
             }
             q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
         }
@@ -91,8 +117,8 @@ impl Workers {
         Self { shared, threads: started }
     }
 
-    /// Queues `job` at priority `level` unless that queue is full.
-    fn submit(&self, level: usize, job: Job) -> Result<(), RunError> {
+    /// Queues `job` at priority `level` unless that queue is full (of jobs still wanted).
+    fn submit(&self, level: usize, job: Job, abandoned: Arc<AtomicBool>) -> Result<(), RunError> {
         if self.threads == 0 {
             return Err(RunError::Gone);
         }
@@ -100,9 +126,12 @@ impl Workers {
         let capacity = self.shared.capacities.get(level).copied().unwrap_or(0);
         let queue = q.levels.get_mut(level).ok_or(RunError::Full)?;
         if queue.len() >= capacity {
+            queue.retain(Entry::wanted);
+        }
+        if queue.len() >= capacity {
             return Err(RunError::Full);
         }
-        queue.push_back(job);
+        queue.push_back(Entry { job, abandoned });
         drop(q);
         self.shared.ready.notify_one();
         Ok(())
@@ -116,15 +145,15 @@ impl Workers {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, RunError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(
-            level,
-            Box::new(move || {
-                if !tx.is_closed() {
-                    let _ = tx.send(f());
-                }
-            }),
-        )?;
-        rx.await.map_err(|_| RunError::Gone)
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.submit(level, job, abandoned.clone())?;
+        let guard = Abandon(abandoned);
+        let result = rx.await.map_err(|_| RunError::Gone);
+        std::mem::forget(guard);
+        result
     }
 
     /// Runs `f` on a worker thread and blocks until it is done: for start-up code that runs
@@ -135,18 +164,16 @@ impl Workers {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, RunError> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.submit(
-            level,
-            Box::new(move || {
-                let _ = tx.send(f());
-            }),
-        )?;
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.submit(level, job, Arc::default())?;
         rx.recv().map_err(|_| RunError::Gone)
     }
 
-    /// Jobs waiting at `level` (not counting running ones).
+    /// Jobs waiting at `level` and still wanted (not counting running ones).
     pub fn queued(&self, level: usize) -> usize {
-        self.shared.lock().levels.get(level).map_or(0, VecDeque::len)
+        self.shared.lock().levels.get(level).map_or(0, |q| q.iter().filter(|e| e.wanted()).count())
     }
 }
 
@@ -172,14 +199,11 @@ mod tests {
     fn blocker(pool: &Workers) -> (mpsc::Sender<()>, mpsc::Receiver<()>) {
         let (release, wait) = mpsc::channel::<()>();
         let (started_tx, started) = mpsc::channel::<()>();
-        pool.submit(
-            0,
-            Box::new(move || {
-                let _ = started_tx.send(());
-                let _ = wait.recv();
-            }),
-        )
-        .unwrap();
+        let job: Job = Box::new(move || {
+            let _ = started_tx.send(());
+            let _ = wait.recv();
+        });
+        pool.submit(0, job, Arc::default()).unwrap();
         (release, started)
     }
 
@@ -199,8 +223,8 @@ mod tests {
         let pool = Workers::new("t", 1, &[2]);
         let (release, started) = blocker(&pool);
         started.recv().unwrap();
-        pool.submit(0, Box::new(|| {})).unwrap();
-        pool.submit(0, Box::new(|| {})).unwrap();
+        pool.submit(0, Box::new(|| {}), Arc::default()).unwrap();
+        pool.submit(0, Box::new(|| {}), Arc::default()).unwrap();
         assert_eq!(pool.queued(0), 2);
         assert_eq!(pool.run(0, || 1).await, Err(RunError::Full));
         release.send(()).unwrap();
@@ -225,6 +249,7 @@ mod tests {
         }
         abandoned.abort();
         let _ = abandoned.await;
+        assert_eq!(pool.queued(0), 0, "its place is free at once");
         release.send(()).unwrap();
         // A later job runs, so the abandoned one had its turn before it.
         assert_eq!(pool.run(0, || "later").await, Ok("later"));
@@ -239,9 +264,9 @@ mod tests {
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut waiting = Vec::new();
         for (level, tag) in [(1, "low"), (0, "high"), (1, "low2")] {
-            let (pool, order) = (pool.clone(), order.clone());
+            let (p, order) = (pool.clone(), order.clone());
             waiting.push(tokio::spawn(async move {
-                pool.run(level, move || order.lock().unwrap().push(tag)).await.unwrap();
+                p.run(level, move || order.lock().unwrap().push(tag)).await.unwrap();
             }));
             while pool.queued(level) == 0 {
                 tokio::time::sleep(Duration::from_millis(1)).await;

@@ -15,9 +15,9 @@ use super::{ApiError, ApiJson, AppState, ClientIp};
 use crate::auth::{self, Claims, Verified};
 use crate::db;
 use crate::db::users::ProfileUpdate;
+use crate::domain::{username_key, GameLogin, NewPassword, UserName, GAME_LOGIN_MAX, PASSWORD_MAX, USERNAME_MAX};
 use crate::hashpool::Kind;
 use crate::ratelimit::ClientKey;
-use crate::domain::{username_key, GameLogin, NewPassword, UserName, GAME_LOGIN_MAX, PASSWORD_MAX, USERNAME_MAX};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

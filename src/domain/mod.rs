@@ -15,8 +15,8 @@ mod user;
 pub use event::{Difficulty, Edition, EditionSel, EventType, KackyId};
 pub use login::{GameLogin, GAME_LOGIN_MAX};
 pub use user::{
-    is_hidden_char, legacy_username_key, lookalike_key, username_key, username_key_rule, NewPassword, UserName,
-    LEGACY_KEY_PREFIX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX,
+    is_hidden_char, legacy_username_key, lookalike_key, lookalike_key_rule, username_key, username_key_rule,
+    NewPassword, UserName, LEGACY_KEY_PREFIX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX,
 };
 
 /// Why a raw value is not a valid domain value; the message names the field and the rule, so
