@@ -27,7 +27,10 @@
 //!   feeds `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier.
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
 //!   talks to the records API; [`mail`] sends reset mails; [`auth`] signs tokens and hashes
-//!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses.
+//!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses. Every outgoing HTTP
+//!   call (records API, game servers, Discord, SendGrid) runs on the bounded threads of
+//!   [`outbound`], never on the blocking pool that [`db::Db::run`] uses; both `hashpool` and
+//!   `outbound` are [`workers`] pools (bounded queues, abandoned jobs skipped).
 //! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
 //!   connection cap, a bounded graceful shutdown) beside the background tasks ([`Background`]).
 //! - [`event`] decides the event phase from the configured window and the injectable [`clock`].
@@ -54,6 +57,7 @@ pub mod live;
 pub mod mail;
 pub mod mapcsv;
 pub mod notify;
+pub mod outbound;
 pub mod ratelimit;
 pub mod records;
 pub mod server;
@@ -99,12 +103,15 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
     let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
+    let outbound = outbound::Outbound::new();
     Ok(AppState::new(api::state::AppStateInner {
         records: Arc::new(records::Records::new(
             records::RecordsClient::from_settings(&settings, current_ids),
             db.clone(),
             (settings.eventtype, settings.edition),
+            outbound.clone(),
         )),
+        outbound,
         cache: Arc::default(),
         sessions: Arc::default(),
         dummy_hash: hasher.run_blocking(|| auth::hash_password("not-a-real-password")).unwrap_or_default().into(),

@@ -123,8 +123,9 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         kacky_backend::serve(listener, state, kacky_backend::shutdown_signal()).await?;
         Ok(())
     });
-    // A blocking task still running (a game-server or records call in `spawn_blocking`) must
-    // not hold up the exit: the grace period for open requests has passed already.
+    // A blocking task still running (a database call in `spawn_blocking`) must not hold up the
+    // exit: the grace period for open requests has passed already. Outgoing HTTP calls run on
+    // threads of their own (`outbound`), which end with the process.
     runtime.shutdown_timeout(SHUTDOWN_BLOCKING_WAIT);
     served
 }

@@ -269,7 +269,7 @@ pub struct Upstream;
 impl IntoResponses for Upstream {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         BTreeMap::from([
-            ("502".into(), error("The records API is unreachable or answered something unusable")),
+            ("502".into(), error("The records API is unreachable, too many calls to it are waiting, or it answered something unusable")),
             ("504".into(), error("The records API did not answer within 5 s")),
         ])
     }

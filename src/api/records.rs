@@ -59,7 +59,8 @@ impl From<LookupError> for ApiError {
         (status = 200, description = "The records API's answer", body = Value),
         (status = "default", description = "Any other status of the records API, passed through with its body",
             body = Value),
-        (status = 502, description = "The records API is unreachable, or it answered 502 itself (passed through)",
+        (status = 502, description = "The records API is unreachable, too many calls to it are waiting, or it \
+            answered 502 itself (passed through)",
             body = Value),
         (status = 504, description = "The records API did not answer within 5 s, or it answered 504 itself \
             (passed through)", body = Value),
@@ -85,7 +86,8 @@ async fn proxy_root(state: State<AppState>, query: RawQuery) -> Result<Response,
             or the records API answered 404 (passed through)", body = Value),
         (status = "default", description = "Any other status of the records API, passed through with its body",
             body = Value),
-        (status = 502, description = "The records API is unreachable, or it answered 502 itself (passed through)",
+        (status = 502, description = "The records API is unreachable, too many calls to it are waiting, or it \
+            answered 502 itself (passed through)",
             body = Value),
         (status = 504, description = "The records API did not answer within 5 s, or it answered 504 itself \
             (passed through)", body = Value),

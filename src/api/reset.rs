@@ -21,6 +21,7 @@ use super::{ApiError, ApiJson, AppState, ClientIp};
 use crate::auth;
 use crate::db;
 use crate::domain::{username_key, NewPassword, PASSWORD_MAX, USERNAME_MAX};
+use crate::outbound::Service;
 use crate::ratelimit::ClientKey;
 
 /// How long a reset token stays usable.
@@ -128,9 +129,10 @@ async fn start(
     state.db.run(move |c| db::users::put_reset_token(c, id, &hash, now)).await?;
     let mailer = state.mailer.clone();
     let username = account.username.clone();
-    let sent = tokio::task::spawn_blocking(move || mailer.send_reset(&mail, &username, &token))
-        .await
-        .map_err(ApiError::internal)?;
+    let sent = match state.outbound.run(Service::Mail, move || mailer.send_reset(&mail, &username, &token)).await {
+        Ok(sent) => sent.map_err(|e| e.to_string()),
+        Err(busy) => Err(busy.to_string()),
+    };
     let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let avg = latency.0.load(Ordering::Relaxed);
     latency.0.store(avg.saturating_mul(3).saturating_add(took) / 4, Ordering::Relaxed);

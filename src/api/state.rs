@@ -45,6 +45,8 @@ pub struct AppStateInner {
     pub cache: Arc<super::cache::ResponseCache>,
     /// Token revocation and accounts, kept in memory for the auth extractors.
     pub sessions: Arc<super::sessions::Sessions>,
+    /// Threads for outgoing HTTP calls, per upstream service ([`crate::outbound`]).
+    pub outbound: crate::outbound::Outbound,
     /// Threads for argon2 work.
     pub hasher: Arc<crate::hashpool::HashPool>,
     /// An argon2id hash that logins of unknown names are verified against, so they take as
@@ -96,6 +98,7 @@ impl From<&AppState> for crate::live::LiveContext {
             window: s.window,
             interval: std::time::Duration::from_secs(s.settings.poll_interval_s),
             shutdown: s.shutdown.clone(),
+            outbound: s.outbound.clone(),
         }
     }
 }

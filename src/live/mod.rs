@@ -27,4 +27,6 @@ pub struct LiveContext {
     pub window: Option<crate::event::EventWindow>,
     pub interval: std::time::Duration,
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The threads outgoing calls run on (the game-server poll; Discord for the notifier).
+    pub outbound: crate::outbound::Outbound,
 }

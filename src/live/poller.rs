@@ -18,6 +18,7 @@ use super::gameserver;
 use super::schedule::whole_seconds;
 use super::{Live, LiveContext};
 use crate::config::Settings;
+use crate::outbound::Service;
 
 /// Upper bounds of the HTTP timeouts; below them the poll interval wins, so a hanging API never
 /// delays the next poll.
@@ -63,9 +64,9 @@ pub enum PollError {
     /// The answer's body could not be read: connection lost, too large, not UTF-8 …
     #[error("reading the answer failed: {0}")]
     Body(#[source] io::Error),
-    /// The blocking request task died (panicked or was cancelled).
-    #[error("the request task failed: {0}")]
-    Task(#[source] tokio::task::JoinError),
+    /// The call was not made: the game-server API's threads are busy or gone.
+    #[error("{0}")]
+    Outbound(#[source] crate::outbound::OutboundError),
 }
 
 /// Which part of a poll a timeout hit.
@@ -279,8 +280,11 @@ async fn fetch(ctx: &LiveContext) -> (Result<String, PollError>, DateTime<Utc>) 
         Source::Fixture => fixture(ctx),
         Source::Http(http) => {
             let http = http.clone();
-            let body =
-                tokio::task::spawn_blocking(move || http.get()).await.unwrap_or_else(|e| Err(PollError::Task(e)));
+            let body = ctx
+                .outbound
+                .run(Service::GameServer, move || http.get())
+                .await
+                .unwrap_or_else(|e| Err(PollError::Outbound(e)));
             (body, whole_seconds(ctx.clock.now()))
         }
     }

@@ -30,6 +30,7 @@ use crate::db::notifications::{PlayKey, State};
 use crate::db::{self, Db, DbError};
 use crate::domain::{Edition, EventType};
 use crate::live::LiveContext;
+use crate::outbound::Service;
 use discord::{SendError, Webhook};
 use message::{Notice, Recipient};
 
@@ -273,9 +274,8 @@ async fn send_with_retries(
     let mut backoff = StdDuration::from_secs(1);
     loop {
         let (hook, b) = (webhook.clone(), body.clone());
-        let result = tokio::task::spawn_blocking(move || hook.post(&b))
-            .await
-            .unwrap_or_else(|e| Err(SendError::Retry(format!("the delivery task failed: {e}"))));
+        let result = (state.live.outbound.run(Service::Discord, move || hook.post(&b)).await)
+            .unwrap_or_else(|e| Err(SendError::Retry(e.to_string())));
         let wait = match result {
             Ok(()) => return Ok(()),
             Err(SendError::RateLimited(wait)) => wait,

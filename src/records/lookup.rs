@@ -1,7 +1,7 @@
 //! The records look-ups the pages and bots make: a player's game login (from their profile),
 //! their personal bests in the current event, and the current event's maps they have not
-//! finished. Combines the [`RecordsClient`] with the database; every upstream call runs off the
-//! async runtime.
+//! finished. Combines the [`RecordsClient`] with the database; every upstream call runs on the
+//! records API's own threads ([`crate::outbound`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{RecordsClient, RecordsError, Upstream};
 use crate::db::{self, Db, DbError};
 use crate::domain::{Edition, EventType};
+use crate::outbound::{Outbound, Service};
 
 /// Why a look-up has no answer.
 #[derive(Debug, thiserror::Error)]
@@ -30,19 +31,23 @@ pub struct Records {
     pub client: Arc<RecordsClient>,
     db: Db,
     event: (EventType, Edition),
+    outbound: Outbound,
 }
 
 impl Records {
-    pub fn new(client: RecordsClient, db: Db, event: (EventType, Edition)) -> Self {
-        Self { client: Arc::new(client), db, event }
+    pub fn new(client: RecordsClient, db: Db, event: (EventType, Edition), outbound: Outbound) -> Self {
+        Self { client: Arc::new(client), db, event, outbound }
     }
 
-    /// GET `segments` (each percent-encoded) with an optional raw query, off the runtime.
+    /// GET `segments` (each percent-encoded) with an optional raw query, on the records API's
+    /// own threads ([`crate::outbound`]); when they are all busy and their queue is full, at
+    /// once [`RecordsError::Unreachable`] saying so.
     pub async fn get(&self, segments: Vec<String>, query: Option<String>) -> Result<Upstream, RecordsError> {
         let client = self.client.clone();
-        tokio::task::spawn_blocking(move || client.get(&segments, query.as_deref()))
+        self.outbound
+            .run(Service::Records, move || client.get(&segments, query.as_deref()))
             .await
-            .unwrap_or_else(|e| Err(RecordsError::Unreachable(format!("the request task failed: {e}"))))
+            .unwrap_or_else(|e| Err(RecordsError::Unreachable(e.to_string())))
     }
 
     /// The user's game login for a type: TMNF for KK, TM2020 for KR; empty when unset.

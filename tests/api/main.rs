@@ -17,6 +17,7 @@ mod mariadb;
 mod names;
 mod notify;
 mod openapi;
+mod outbound;
 mod public;
 mod records;
 mod schedule;
