@@ -97,7 +97,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         tracing::warn!("no jwt_secret configured: using a generated one kept in the database. THIS IS A DEMO SETUP, NOT FOR PRODUCTION");
     }
     let window = EventWindow::from_settings(&settings, clock.now());
-    let live_max_streams = settings.live_max_streams;
+    let live_streams = api::streams::StreamSlots::new(settings.live_max_streams, settings.live_max_streams_per_client);
     let settings_webhook = settings.discord_webhook_url.clone();
     // The hash that unknown names are checked against is made on a hashing thread, at start-up.
     let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
@@ -125,7 +125,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         window,
         live,
         notifier: notify::Notifier::new(settings_webhook.expose()),
-        live_streams: Arc::new(tokio::sync::Semaphore::new(live_max_streams.min(tokio::sync::Semaphore::MAX_PERMITS))),
+        live_streams,
         shutdown: tokio_util::sync::CancellationToken::new(),
     }))
 }

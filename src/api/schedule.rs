@@ -26,11 +26,13 @@ use super::auth::User;
 use super::input::kacky_id_path;
 use super::openapi::{CachedLive, Error, Internal, Login};
 use super::response::SharedJson;
-use super::{ApiError, ApiPath, ApiQuery, AppState};
+use super::streams::Refused;
+use super::{ApiError, ApiPath, ApiQuery, AppState, ClientIp};
 use crate::clock::serialize_rfc3339;
 use crate::db;
 use crate::domain::Edition;
 use crate::live::timetable::{MapPlay, ServerPlays, Timetable, HORIZON_HOURS};
+use crate::ratelimit::ClientKey;
 use crate::tmtext;
 
 /// Public schedule answers may be kept this long by browsers and caches in front.
@@ -342,23 +344,40 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
 
 /// `GET /live`: Server-Sent Events. First `event: snapshot` (the `servers` of
 /// `/schedule?hours=1`), then `event: map` for every change of a server's current map, and a
-/// keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once (then 503);
-/// a subscriber that falls behind is dropped; every stream ends when the server shuts down.
+/// keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once (then 503)
+/// and `live_max_streams_per_client` per client address (then 429), see [`super::streams`];
+/// a subscriber that falls behind is dropped, one that reads nothing for
+/// `write_stall_timeout_s` too; every stream ends when the server shuts down.
 #[utoipa::path(get, path = "/live", tag = "schedule",
     summary = "Server-Sent Events: the servers' plays, then every change of a server's current map",
     description = "First `event: snapshot` with the `servers` of `/schedule?hours=1` as JSON, then `event: map` \
         with a JSON object for every change of a server's current map, and a keep-alive comment every \
         `live_keepalive_s` (15 s). The stream does not end by itself: a subscriber that falls behind is dropped, \
-        and every stream ends when the server shuts down.",
+        so is one that reads nothing for `write_stall_timeout_s` (30 s), and every stream ends when the server \
+        shuts down. At most `live_max_streams` streams are open at once (by default half of `max_connections`), \
+        at most `live_max_streams_per_client` (8) from one client address (an IPv6 client counts by its /64).",
     responses(
         (status = 200, description = "The event stream", body = String, content_type = "text/event-stream",
             example = "event: snapshot\ndata: [{\"number\":1,\"name\":\"White 1\",…}]\n\n"),
+        (status = 429, description = "`live_max_streams_per_client` streams are open from this client address \
+            already", body = Error, headers(("Retry-After" = i64, description = "Seconds until the next try"))),
         (status = 503, description = "`live_max_streams` streams are open already", body = Error),
     ))]
-async fn live(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let permit = state.live_streams.clone().try_acquire_owned().map_err(|_| {
-        tracing::warn!("/live: {} streams are open, refusing another", state.settings.live_max_streams);
-        ApiError::Msg(StatusCode::SERVICE_UNAVAILABLE, "too many live streams are open; try again later".into())
+async fn live(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+    let permit = state.live_streams.admit(ClientKey::from(ip)).map_err(|refused| {
+        let error = match refused {
+            Refused::Full => {
+                tracing::warn!("/live: {} streams are open, refusing another", state.live_streams.caps().0);
+                ApiError::Msg(StatusCode::SERVICE_UNAVAILABLE, "too many live streams are open; try again later".into())
+            }
+            Refused::ClientFull => ApiError::TooMany { what: "live streams open from this address", retry_after_s: 10 },
+        };
+        // A refused viewer's connection is not kept for another request: it would hold a
+        // connection slot while idle, which is what the caps are for.
+        ([(axum::http::header::CONNECTION, "close")], error).into_response()
     })?;
     // Subscribe before taking the snapshot, so no change falls between the two.
     let changes = state.live.subscribe();

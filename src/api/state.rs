@@ -54,8 +54,8 @@ pub struct AppStateInner {
     pub dummy_hash: Arc<str>,
     /// Alarm notifications (Discord), woken when alarms change.
     pub notifier: crate::notify::Notifier,
-    /// One permit per open `/live` stream (`live_max_streams`).
-    pub live_streams: Arc<tokio::sync::Semaphore>,
+    /// The open `/live` streams, capped in all and per client ([`super::streams`]).
+    pub live_streams: Arc<super::streams::StreamSlots>,
     /// Cancelled when the server shuts down: `/live` streams and background tasks end.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

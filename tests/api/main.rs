@@ -12,6 +12,7 @@ mod crash;
 mod hashing;
 mod import;
 mod live;
+mod live_streams;
 mod maps_unique;
 mod mariadb;
 mod names;
