@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_yaml::{Mapping, Value};
 
-use crate::clock::parse_config_datetime;
+use crate::clock::{parse_config_datetime_in, ConfigDateError};
 use crate::domain::{Edition, EventType};
 
 mod servers;
@@ -300,8 +300,17 @@ impl Source {
         let Some(raw) = self.string(key)? else {
             return Ok(None);
         };
-        parse_config_datetime(&raw).map(Some).ok_or_else(|| {
-            self.err(key, format!("expected a date-time like 2023-08-17T20:00 (local time) or 2023-08-17T20:00:00+02:00, found \"{raw}\""))
+        parse_config_datetime_in(&raw, &chrono::Local).map(Some).map_err(|e| match e {
+            ConfigDateError::Unreadable => self.err(key, format!("expected a date-time like 2023-08-17T20:00 (local time) or 2023-08-17T20:00:00+02:00, found \"{raw}\"")),
+            ConfigDateError::Gap { local, before, after } => self.err(
+                key,
+                format!(
+                    "\"{raw}\" does not exist in the local time zone {}: the clocks jump from UTC{before} to UTC{after} \
+                     over it (daylight saving time). Write it with an offset, like {}{before}",
+                    crate::clock::local_zone(),
+                    local.format("%Y-%m-%dT%H:%M:%S"),
+                ),
+            ),
         })
     }
     fn list(&self, key: &str) -> Result<Vec<String>, ConfigError> {

@@ -114,6 +114,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::warn!("no config.yaml found: serving a DEMO (history + simulated live event) on 127.0.0.1:{}. Not for production.", settings.port);
     }
     let addr = format!("{}:{}", settings.bind_hosts, settings.port);
+    log_local_zone();
     let state = kacky_backend::prepare(settings, Clock::system())?;
     let runtime = tokio::runtime::Runtime::new()?;
     let served = runtime.block_on(async move {
@@ -130,6 +131,13 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     served
 }
 
+/// Config date-times without an offset are local time: which zone that is, so a wrong `TZ`
+/// shows before the event starts an hour off.
+fn log_local_zone() {
+    let zone = kacky_backend::clock::describe_local_zone(chrono::Utc::now());
+    tracing::info!("config date-times without an offset (compstart, compend, testing_compstart, testing_compend) are read in the local time zone {zone}");
+}
+
 /// How long the exit waits for blocking tasks after the server has stopped.
 const SHUTDOWN_BLOCKING_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -142,6 +150,8 @@ fn migrate(settings: Settings) -> anyhow::Result<()> {
 
 fn check_config(settings: &Settings) -> anyhow::Result<()> {
     println!("configuration OK{}", if settings.demo { " (no config.yaml: demo mode)" } else { "" });
+    let zone = kacky_backend::clock::describe_local_zone(chrono::Utc::now());
+    println!("date-times without an offset are read in the local time zone {zone}");
     println!(
         "event: {}{}, servers configured: {}",
         settings.eventtype.as_upper(),
