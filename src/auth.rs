@@ -273,6 +273,15 @@ fn header_alg(token: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn shared_secrets_compare_by_value_whatever_their_lengths() {
+        assert!(secret_eq("streampw", "streampw"));
+        assert!(!secret_eq("streampx", "streampw"));
+        assert!(!secret_eq("stream", "streampw"));
+        assert!(!secret_eq("", "streampw"));
+        assert!(secret_eq("", ""));
+    }
+
     fn claims(sub: &str) -> Claims {
         Claims {
             fresh: false,

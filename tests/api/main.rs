@@ -9,6 +9,7 @@ mod binary;
 mod caching;
 mod connections;
 mod crash;
+mod guessing;
 mod hashing;
 mod import;
 mod live;
