@@ -132,18 +132,30 @@ mod tests {
         let (release, hang) = std::sync::mpsc::channel::<()>();
         let hang = Arc::new(std::sync::Mutex::new(hang));
         let (threads, queue) = Service::Records.size();
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut waiting = Vec::new();
-        for _ in 0..threads + queue {
-            let (out, hang) = (out.clone(), hang.clone());
-            waiting.push(tokio::spawn(async move {
-                out.run(Service::Records, move || {
-                    let _ = hang.lock().unwrap().recv();
-                })
-                .await
-            }));
-        }
-        while out.queued(Service::Records) < queue {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        // First every thread gets a hanging call, then the queue fills.
+        for (n, wait_for) in [(threads, "started"), (queue, "queued")] {
+            for _ in 0..n {
+                let (out, hang, started) = (out.clone(), hang.clone(), started.clone());
+                waiting.push(tokio::spawn(async move {
+                    out.run(Service::Records, move || {
+                        started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let _ = hang.lock().unwrap().recv();
+                    })
+                    .await
+                }));
+            }
+            loop {
+                let done = match wait_for {
+                    "started" => started.load(std::sync::atomic::Ordering::SeqCst) == threads,
+                    _ => out.queued(Service::Records) == queue,
+                };
+                if done {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
         }
         assert_eq!(out.run(Service::Records, || ()).await, Err(OutboundError::Busy(Service::Records)));
         assert_eq!(out.run(Service::GameServer, || 5).await, Ok(5));

@@ -97,8 +97,19 @@ fn place(tmp: &Path, target: &Path, force: bool) -> Result<(), BackupError> {
 
 /// `PRAGMA integrity_check`: anything but the single row `ok` is corruption.
 fn integrity_check(conn: &Connection, path: &Path) -> Result<(), BackupError> {
-    let mut st = conn.prepare("PRAGMA integrity_check")?;
-    let lines = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
+        // Damage the check itself trips over (a broken page of the schema or of an index).
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            BackupError::Corrupt { path: path.to_owned(), report: e.to_string() }
+        }
+        _ => e.into(),
+    };
+    let mut st = conn.prepare("PRAGMA integrity_check").map_err(corrupt)?;
+    let lines = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(corrupt)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
     if lines == ["ok"] {
         return Ok(());
     }
