@@ -46,7 +46,7 @@ max_connections: 10000
 YAML
 echo "jwt_secret: bench-secret" > "$WORK/secrets.yaml"
 sed 's/timelimit: [0-9]*/timelimit: 1/' config/servers.yaml > "$WORK/servers.yaml"
-SERVERS=$(grep -c 'server_number:' "$WORK/servers.yaml")
+SERVERS=$(grep -c '^  server_number:' "$WORK/servers.yaml")
 
 rss_mb() { echo $(( $(awk '/VmRSS/ {print $2}' "/proc/$1/status") / 1024 )); }
 wait_200() { until curl -fsS -o /dev/null "$1" 2>/dev/null; do sleep 0.05; done; }
@@ -91,7 +91,7 @@ grep '^change ' "$WORK/out.backend" | sed 's/^/backend /'
 printf '\n%-44s %12s %12s\n' figure backend ceiling
 for k in viewers_streaming viewers_refused viewers_failed viewers_ended_early connected_in_ms map_changes \
          map_changes_seen_by_every_viewer map_change_worst_delay_ms probe_requests probe_p50_ms probe_p99_ms \
-         probe_max_ms; do
+         probe_p999_ms probe_max_ms probe_max_at_s; do
   printf '%-44s %12s %12s\n' "$k" "$(get backend $k)" "$(get ceiling $k)"
 done
 printf '%-44s %12s %12s\n' "resident memory, highest sample (MB)" "$(cat "$WORK/rss.backend")" "$(cat "$WORK/rss.ceiling")"

@@ -63,9 +63,14 @@ async fn main() {
         }
     }
     let connected_in = started.elapsed();
-    let probe = tokio::spawn(probe(addr, probe_path, Duration::from_secs(seconds)));
+    // The probe runs on a thread and runtime of its own, so the viewers' reading does not
+    // delay its timing (they still share the machine's cores with it and the server).
+    let probe = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("probe runtime");
+        rt.block_on(probe(addr, probe_path, Duration::from_secs(seconds)))
+    });
     tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let latencies = probe.await.expect("probe task");
+    let latencies = tokio::task::spawn_blocking(move || probe.join().expect("probe thread")).await.expect("join");
     report(&stats, connected_in, latencies);
     std::process::exit(0);
 }
@@ -83,6 +88,8 @@ async fn view(mut stream: TcpStream, stats: Arc<Stats>) {
     let mut buf = Vec::with_capacity(16 * 1024);
     let mut chunk = [0u8; 8192];
     let mut head_seen = false;
+    // How far `buf` has been searched for the end of an event already.
+    let mut scanned = 0;
     loop {
         let n = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
@@ -100,10 +107,13 @@ async fn view(mut stream: TcpStream, stats: Arc<Stats>) {
             head_seen = true;
             buf.drain(..end + 4);
         }
-        while let Some(end) = find(&buf, b"\n\n") {
+        while let Some(at) = find(&buf[scanned.saturating_sub(1)..], b"\n\n") {
+            let end = scanned.saturating_sub(1) + at;
             let block: Vec<u8> = buf.drain(..end + 2).collect();
             note(&String::from_utf8_lossy(&block), arrived, &stats.changes);
+            scanned = 0;
         }
+        scanned = buf.len();
     }
     if head_seen {
         stats.ended.fetch_add(1, Ordering::Relaxed);
@@ -130,9 +140,11 @@ fn note(block: &str, arrived: DateTime<Utc>, changes: &Changes) {
     entry.1 = entry.1.max(delay);
 }
 
-/// `GET path` every 20 ms on one keep-alive connection for `length`; the latencies.
-async fn probe(addr: SocketAddr, path: String, length: Duration) -> Vec<Duration> {
+/// `GET path` every 20 ms on one keep-alive connection for `length`; the latencies, with
+/// when each request was sent (since the probe started).
+async fn probe(addr: SocketAddr, path: String, length: Duration) -> Vec<(Duration, Duration)> {
     let mut latencies = Vec::new();
+    let begun = Instant::now();
     let end = Instant::now() + length;
     let mut conn: Option<TcpStream> = None;
     let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n");
@@ -145,7 +157,7 @@ async fn probe(addr: SocketAddr, path: String, length: Duration) -> Vec<Duration
         };
         let ok = stream.write_all(request.as_bytes()).await.is_ok() && read_answer(stream, &mut buf).await;
         if ok {
-            latencies.push(started.elapsed());
+            latencies.push((started.elapsed(), started - begun));
         } else {
             conn = None;
         }
@@ -184,7 +196,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-fn report(stats: &Stats, connected_in: Duration, mut latencies: Vec<Duration>) {
+fn report(stats: &Stats, connected_in: Duration, probed: Vec<(Duration, Duration)>) {
+    let slowest = probed.iter().max().copied();
+    let mut latencies: Vec<Duration> = probed.into_iter().map(|(l, _)| l).collect();
     latencies.sort();
     let changes = stats.changes.lock().unwrap();
     let streaming = stats.streaming.load(Ordering::Relaxed);
@@ -206,5 +220,9 @@ fn report(stats: &Stats, connected_in: Duration, mut latencies: Vec<Duration>) {
     println!("probe_requests={}", latencies.len());
     println!("probe_p50_ms={:.2}", percentile(&latencies, 0.50));
     println!("probe_p99_ms={:.2}", percentile(&latencies, 0.99));
+    println!("probe_p999_ms={:.2}", percentile(&latencies, 0.999));
     println!("probe_max_ms={:.2}", percentile(&latencies, 1.0));
+    if let Some((_, at)) = slowest {
+        println!("probe_max_at_s={:.1}", at.as_secs_f64());
+    }
 }

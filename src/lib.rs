@@ -16,9 +16,10 @@
 //! - [`api::router`] holds the route table; every handler carries its `#[utoipa::path]`
 //!   annotation, its module registers it with `utoipa_axum::routes!`, and the document they make
 //!   up is served at `/openapi.json` ([`api::openapi`]). Infrastructure shared by the handler
-//!   modules sits in `api/{state,error,response,input,auth,sessions,cache}.rs`:
-//!   [`api::AppState`], one [`api::ApiError`] for every failure (429s and auth rejections
-//!   included), the auth extractors with their in-memory token checks, the answer cache.
+//!   modules sits in `api/{state,error,response,input,auth,sessions,cache,streams}.rs`:
+//!   [`api::AppState`], one [`api::ApiError`] for every failure (429s, 503s and auth rejections
+//!   included), the auth extractors with their in-memory token checks, the answer cache, the
+//!   admission of `/live` streams ([`api::streams`]: in all and per client).
 //!   Handler modules import none of each other; they validate input into domain types, call
 //!   `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the old shapes.
 //! - [`live`]: the poller asks the game servers where they are ([`live::poller`]), the
@@ -27,12 +28,14 @@
 //!   feeds `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier.
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
 //!   talks to the records API; [`mail`] sends reset mails; [`auth`] signs tokens and hashes
-//!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses. Every outgoing HTTP
+//!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses (per client, an IPv6
+//!   client by its /64, with bounded work and memory). Every outgoing HTTP
 //!   call (records API, game servers, Discord, SendGrid) runs on the bounded threads of
 //!   [`outbound`], never on the blocking pool that [`db::Db::run`] uses; both `hashpool` and
 //!   `outbound` are [`workers`] pools (bounded queues, abandoned jobs skipped).
 //! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
-//!   connection cap, a bounded graceful shutdown) beside the background tasks ([`Background`]).
+//!   write-stall deadline, a connection cap, a bounded graceful shutdown) beside the
+//!   background tasks ([`Background`]).
 //! - [`event`] decides the event phase from the configured window and the injectable [`clock`].
 //! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML; [`mapcsv`]
 //!   reads the admin's map list upload; [`import`] reads the old MariaDB dump.

@@ -7,16 +7,14 @@
 //! JSON is serialized once per timetable and `?hours=`, with an `ETag` for `304`s.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,7 +24,7 @@ use super::auth::User;
 use super::input::kacky_id_path;
 use super::openapi::{CachedLive, Error, Internal, Login};
 use super::response::SharedJson;
-use super::streams::Refused;
+use super::streams::{sse_frame, sse_response, Refused};
 use super::{ApiError, ApiPath, ApiQuery, AppState, ClientIp};
 use crate::clock::serialize_rfc3339;
 use crate::db;
@@ -155,6 +153,8 @@ struct Slot {
 enum Query {
     Hours(i64),
     Map(i64),
+    /// The first frame of `/live` (an SSE frame, not JSON; its ETag is unused).
+    LiveSnapshot,
 }
 
 impl Answers {
@@ -365,9 +365,10 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
     ))]
 async fn live(
     State(state): State<AppState>,
+    Extension(answers): Extension<Arc<Answers>>,
     ClientIp(ip): ClientIp,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
-    let permit = state.live_streams.admit(ClientKey::from(ip)).map_err(|refused| {
+) -> Result<Response, Response> {
+    let slot = state.live_streams.admit(ClientKey::from(ip)).map_err(|refused| {
         let error = match refused {
             Refused::Full => {
                 tracing::warn!("/live: {} streams are open, refusing another", state.live_streams.caps().0);
@@ -381,24 +382,25 @@ async fn live(
     })?;
     // Subscribe before taking the snapshot, so no change falls between the two.
     let changes = state.live.subscribe();
-    let timetable = state.live.timetable(state.window, state.clock.now());
-    let snapshot = Event::default().event("snapshot").json_data(servers_json(timetable.servers_within(1)));
-    let snapshot = snapshot.unwrap_or_else(|_| Event::default().event("snapshot").data("[]"));
-    let shutdown = state.shutdown.clone();
-    let updates = stream::unfold((changes, shutdown, permit), |(mut changes, shutdown, permit)| async move {
-        tokio::select! {
-            () = shutdown.cancelled() => None,
-            change = changes.recv() => match change {
-                Ok(change) => {
-                    let event = Event::default().event("map").json_data(change).unwrap_or_default();
-                    Some((Ok(event), (changes, shutdown, permit)))
-                }
-                // Lagged: dropped rather than waited for. Closed: the feed is gone.
-                Err(_) => None,
-            },
+    // One serialized snapshot frame per timetable, shared by every viewer (see `streams`).
+    let snapshot = answers
+        .body(&state, Query::LiveSnapshot, |tt, _| {
+            let json = serde_json::to_string(&servers_json(tt.servers_within(1))).unwrap_or_else(|_| "[]".into());
+            SharedJson { body: sse_frame("snapshot", &json), etag: axum::http::HeaderValue::from_static("\"\"") }
+        })
+        .await
+        .map_err(IntoResponse::into_response)?
+        .body;
+    let updates = stream::unfold(changes, |mut changes| async move {
+        match changes.recv().await {
+            Ok(change) => {
+                let json = serde_json::to_string(&change).unwrap_or_default();
+                Some((sse_frame("map", &json), changes))
+            }
+            // Lagged: dropped rather than waited for. Closed: the feed is gone.
+            Err(_) => None,
         }
     });
-    let stream = stream::once(async move { Ok(snapshot) }).chain(updates);
-    let keep_alive = KeepAlive::new().interval(Duration::from_secs(state.settings.live_keepalive_s));
-    Ok(Sse::new(stream).keep_alive(keep_alive))
+    let keepalive = Duration::from_secs(state.settings.live_keepalive_s);
+    Ok(sse_response(snapshot, updates, keepalive, state.shutdown.clone(), slot))
 }
