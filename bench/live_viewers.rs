@@ -89,7 +89,7 @@ async fn view(mut stream: TcpStream, stats: Arc<Stats>) {
     let mut chunk = [0u8; 8192];
     let mut head_seen = false;
     // How far `buf` has been searched for the end of an event already.
-    let mut scanned = 0;
+    let mut scanned: usize = 0;
     loop {
         let n = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
