@@ -13,7 +13,7 @@
 //! - **A write-stall deadline** (`server::stall`): a response the client reads nothing of for
 //!   `write_stall_timeout_s` (its socket buffers stay full) ends the connection, so a `/live`
 //!   viewer that stopped reading gives its connection and stream slot back. The kernel queues
-//!   at most [`NOTSENT_LOWAT`] unsent bytes per connection, so "full" means the client's
+//!   at most `NOTSENT_LOWAT` (16 KB) unsent bytes per connection, so "full" means the client's
 //!   receive window plus that, not the kernel's send buffer of up to 4 MB.
 //! - **A connection cap.** At `max_connections` open connections the loop stops accepting:
 //!   further clients wait in the kernel's listen backlog (raised to [`LISTEN_BACKLOG`]) and are

@@ -34,7 +34,7 @@ pub const KEY_RULE_META: &str = "users.username_key_rule";
 /// ([`super::by_name`]), so it still logs in with its name spelt as before; its tokens name the id
 /// and keep working. `None` when the keys were already current.
 ///
-/// The look-alike keys are brought up to date in the same transaction ([`rekey_lookalikes`]).
+/// The look-alike keys are brought up to date in the same transaction (`rekey_lookalikes`).
 pub fn rekey(conn: &mut Connection) -> rusqlite::Result<Option<Rekeyed>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut report = rekey_names(&tx)?;
