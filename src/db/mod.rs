@@ -87,7 +87,11 @@ impl Db {
         }
         enable_wal(path)?;
         let manager = SqliteConnectionManager::file(path).with_init(init_connection);
-        let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(10))
+            .event_handler(Box::new(crate::metrics::PoolEvents))
+            .build(manager)?;
         Ok(Self { pool })
     }
 

@@ -256,6 +256,7 @@ async fn poll_once(ctx: LiveContext) {
 /// Parses an answer observed at `now` and publishes the merged state.
 fn merge_and_publish(live: &Live, body: Result<String, PollError>, now: DateTime<Utc>) {
     let parsed = body.map_err(|e| e.to_string()).and_then(|b| gameserver::parse(&b).map_err(|e| e.to_string()));
+    let ok = parsed.is_ok();
     let next = match parsed {
         Ok(parsed) => {
             tracing::debug!(
@@ -270,6 +271,7 @@ fn merge_and_publish(live: &Live, body: Result<String, PollError>, now: DateTime
             live.snapshot().after_failure(now, reason)
         }
     };
+    crate::metrics::poll(ok, live.lineup(), &next, now);
     live.publish(next);
 }
 

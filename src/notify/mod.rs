@@ -241,6 +241,7 @@ async fn deliver(state: NotifyContext, notice: Notice, recipients: Vec<Recipient
                 notice.server,
                 users.len()
             );
+            crate::metrics::notifier_delivery("sent");
             State::Sent
         }
         Err(e) => {
@@ -251,6 +252,7 @@ async fn deliver(state: NotifyContext, notice: Notice, recipients: Vec<Recipient
                 notice.server
             );
             notifier.note_error(now, format!("{} #{}: {e}", notice.event_label, notice.kacky_id));
+            crate::metrics::notifier_delivery("failed");
             State::Failed
         }
     };

@@ -13,6 +13,7 @@ mod import;
 mod live;
 mod maps_unique;
 mod mariadb;
+mod metrics;
 mod names;
 mod notify;
 mod openapi;
