@@ -146,7 +146,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("kacky.db")).unwrap();
         let conn = db.conn().unwrap();
-        let pragma = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, rusqlite::types::Value>(0));
+        let pragma =
+            |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, rusqlite::types::Value>(0));
         use rusqlite::types::Value::{Integer, Text};
         assert_eq!(pragma("journal_mode").unwrap(), Text("wal".into()));
         assert_eq!(pragma("busy_timeout").unwrap(), Integer(5000));
