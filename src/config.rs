@@ -517,6 +517,12 @@ impl Settings {
                 return Err(cfg.err("compend", "expected a date-time after compstart"));
             }
         }
+        if let Some(m) = settings.metrics_listen.filter(|m| m.port() != 0 && m.port() == settings.port) {
+            if m.ip().is_unspecified() || ["0.0.0.0", "::", &m.ip().to_string()].contains(&settings.bind_hosts.as_str())
+            {
+                return Err(cfg.err("metrics_listen", format!("expected another port than the public one ({m})")));
+            }
+        }
         Ok(settings)
     }
 }
@@ -612,6 +618,11 @@ mod tests {
         assert_eq!(s.metrics_listen, None);
         let s = Settings::from_sources(&src("metrics_listen: '[::1]:9091'"), &src("jwt_secret: x"), false).unwrap();
         assert_eq!(s.metrics_listen, Some("[::1]:9091".parse().unwrap()));
+        let e = Settings::from_sources(&src("metrics_listen: 127.0.0.1:5005"), &src("jwt_secret: x"), false);
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "config.yaml: key `metrics_listen`: expected another port than the public one (127.0.0.1:5005)"
+        );
         let e = Settings::from_sources(&src("metrics_listen: 9091"), &src("jwt_secret: x"), false).unwrap_err();
         assert_eq!(
             e.to_string(),
