@@ -92,7 +92,9 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let settings_webhook = settings.discord_webhook_url.clone();
     // The hash that unknown names are checked against is made on a hashing thread, at start-up.
     let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
-    let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
+    let lineup = live::Lineup::load(&settings, &*db.conn()?)?;
+    let tracks = db::tracks::load(&*db.conn()?, &format!("{}{}", settings.eventtype, settings.edition))?;
+    let live = live::Live::new(lineup, &settings, window, tracks);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     Ok(AppState::new(api::state::AppStateInner {
         records: Arc::new(records::Records::new(

@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod seed;
 pub mod sheet;
 pub mod stream;
+pub mod tracks;
 pub mod users;
 pub mod wr;
 
