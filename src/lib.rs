@@ -129,9 +129,9 @@ pub fn random_secret() -> String {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets open requests finish for
-/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap). Starts
-/// the background tasks (poller, live feed, notifier) and stops them, and every open `/live`
-/// stream, when `shutdown` resolves.
+/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap), and
+/// alarm messages being delivered as long. Starts the background tasks (poller, live feed,
+/// notifier) and stops them, and every open `/live` stream, when `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -140,12 +140,22 @@ pub async fn serve(
     let _background = Background::start(&state);
     let token = state.shutdown.clone();
     let limits = server::Limits::from_settings(&state.settings);
+    // From the shutdown signal on, alarm messages in flight get the same grace as requests.
+    let (notifier, grace, signalled, stopped) =
+        (state.notifier.clone(), limits.shutdown_grace, token.clone(), token.clone());
+    let deliveries = tokio::spawn(async move {
+        signalled.cancelled().await;
+        notifier.finish_deliveries(grace).await
+    });
     let app = api::router(state);
     let signal = async move {
         shutdown.await;
         token.cancel();
     };
-    server::run(listener, app, limits, signal).await
+    let served = server::run(listener, app, limits, signal).await;
+    stopped.cancel();
+    let _ = deliveries.await;
+    served
 }
 
 /// The background tasks of a serving process; dropping it stops them.
