@@ -20,8 +20,9 @@
 //! - [`change_estimates`]: each server's change time is the trimmed mean of its samples, shrunk
 //!   towards the mean of the servers that share its prior (`map_change_s` of config.yaml, or
 //!   the server's own in servers.yaml), which starts at that prior. Servers of one event
-//!   change maps alike, so a server learns from its siblings until its own history speaks;
-//!   how far it is pulled towards them follows how much the servers really differ.
+//!   change maps alike, so a server learns from its siblings until its own history speaks
+//!   (at least five changes); how far it is pulled towards them then follows how much the
+//!   servers really differ.
 //!
 //! Pure: the poller passes the observations in and keeps the tracks in the live state.
 
@@ -39,6 +40,8 @@ const RESTART_JUMP_MS: i64 = 10_000;
 const MAX_SEEN: i64 = 32;
 /// How many samples the prior counts as.
 const PRIOR_WEIGHT: f64 = 1.0;
+/// Samples a server needs before its own mean counts apart from its siblings'.
+const MIN_OWN: usize = 5;
 
 /// One server's rotation, as far as the learning needs it.
 #[derive(Debug, Clone, Copy)]
@@ -193,7 +196,8 @@ pub fn change_estimates(servers: &[Learning]) -> Vec<i64> {
         // The spread of single changes; 10 s until enough are seen.
         let within = if dof >= 2.0 { within / dof } else { 100.0e6 };
         // How much the servers' true means differ: what their means spread beyond the noise.
-        let means: Vec<(f64, usize)> = stats.iter().flatten().map(|&(m, _, n)| (m, n)).collect();
+        let means: Vec<(f64, usize)> =
+            stats.iter().flatten().filter(|s| s.2 >= MIN_OWN).map(|&(m, _, n)| (m, n)).collect();
         let between = if means.len() >= 2 {
             let spread = means.iter().map(|(m, _)| (m - data_mean).powi(2)).sum::<f64>() / means.len() as f64;
             let noise = means.iter().map(|&(_, n)| within / n as f64).sum::<f64>() / means.len() as f64;
@@ -203,7 +207,7 @@ pub fn change_estimates(servers: &[Learning]) -> Vec<i64> {
         };
         for (slot, stat) in group.iter().zip(&stats) {
             let estimate = match stat {
-                Some((mean, _, n)) if between > 0.0 => {
+                Some((mean, _, n)) if between > 0.0 && *n >= MIN_OWN => {
                     let w = between / (between + within / *n as f64);
                     w * mean + (1.0 - w) * pool
                 }
