@@ -103,10 +103,12 @@ async fn spawn_live(fake: &Fake, clock: &Clock, interval: u64) -> TestApp {
     spawn_live_with(fake, clock, interval, "").await
 }
 
-/// [`spawn_live`] with more config.yaml lines.
+/// [`spawn_live`] with more config.yaml lines. Its servers change maps instantly
+/// (`map_change_s: 0`) unless `extra` says otherwise.
 pub(crate) async fn spawn_live_with(fake: &Fake, clock: &Clock, interval: u64, extra: &str) -> TestApp {
+    let change = if extra.contains("map_change_s") { "" } else { "map_change_s: 0\n" };
     let config = format!(
-        "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\nmap_change_s: 0\n\
+        "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\n{change}\
          gameserver_api_url: {}/api/\npoll_interval_s: {interval}\n{extra}",
         fake.base
     );
@@ -123,7 +125,7 @@ pub(crate) async fn spawn_live_with(fake: &Fake, clock: &Clock, interval: u64, e
 }
 
 /// The poller polls once at start; wait for it so it cannot race the test's own polls.
-async fn wait_for_first_poll(app: &TestApp) {
+pub(crate) async fn wait_for_first_poll(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while app.state.live.snapshot().last_poll.is_none() {
         assert!(Instant::now() < deadline, "no poll at start");

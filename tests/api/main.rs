@@ -20,3 +20,4 @@ mod public;
 mod records;
 mod schedule;
 mod streamer;
+mod timetable;

@@ -173,7 +173,7 @@ async fn one_map_and_the_callers_alarms() {
 
 /// The feed's VEVENTs as (UID, SUMMARY, DTSTART, TRIGGER of its VALARM), read by the `ical`
 /// crate's parser.
-fn parse_feed(text: &str) -> Vec<(String, String, String, String)> {
+pub(crate) fn parse_feed(text: &str) -> Vec<(String, String, String, String)> {
     let reader = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
     let calendars: Vec<_> = reader.map(|c| c.expect("a valid iCalendar")).collect();
     assert_eq!(calendars.len(), 1);
@@ -197,7 +197,7 @@ fn parse_feed(text: &str) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
-async fn fetch_feed(app: &TestApp, url: &str) -> (u16, String, String) {
+pub(crate) async fn fetch_feed(app: &TestApp, url: &str) -> (u16, String, String) {
     let r = app.client.get(app.url(url)).send().await.unwrap();
     let status = r.status().as_u16();
     let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
@@ -263,13 +263,13 @@ async fn calendar_feed_parses_rotates_and_goes_with_the_account() {
 }
 
 /// A `/live` client reading events off a real socket.
-struct Sse {
+pub(crate) struct Sse {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Sse {
-    async fn connect(app: &TestApp) -> Self {
+    pub(crate) async fn connect(app: &TestApp) -> Self {
         let response = app.client.get(app.url("/live")).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -277,7 +277,7 @@ impl Sse {
     }
 
     /// The next block (event or comment), within `wait`.
-    async fn next(&mut self, wait: Duration) -> Option<String> {
+    pub(crate) async fn next(&mut self, wait: Duration) -> Option<String> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -291,7 +291,7 @@ impl Sse {
     }
 
     /// The next `event: <name>` within `wait`, skipping comments; its data as JSON.
-    async fn event(&mut self, name: &str, wait: Duration) -> Option<Value> {
+    pub(crate) async fn event(&mut self, name: &str, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let block = self.next(deadline - tokio::time::Instant::now()).await?;
