@@ -15,6 +15,7 @@ mod maps_unique;
 mod mariadb;
 mod names;
 mod notify;
+mod notify_delivery;
 mod openapi;
 mod public;
 mod records;

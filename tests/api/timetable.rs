@@ -41,7 +41,10 @@ async fn the_change_time_is_learned_from_the_polls_and_every_answer_uses_it() {
     poll_now(&app.state).await;
     // Before any change is seen: the time limit plus the prior.
     let (_, body) = app.get("/schedule?hours=1").await;
-    assert_eq!((body["servers"][0]["slot_s"].as_f64(), body["servers"][1]["slot_s"].as_f64()), (Some(930.0), Some(630.0)));
+    assert_eq!(
+        (body["servers"][0]["slot_s"].as_f64(), body["servers"][1]["slot_s"].as_f64()),
+        (Some(930.0), Some(630.0))
+    );
     assert_eq!(body["servers"][0]["plays"][1]["start"], "2024-06-01T12:10:30Z");
 
     // Three hours of polls, a minute apart (give or take a second), of servers that really
@@ -132,7 +135,8 @@ async fn a_play_keeps_one_identity_when_its_start_jitters() {
         assert_ne!(start, start2, "the start moved by the jitter");
     }
     let (_, moved) = app.get_auth("/alarms", &token).await;
-    let ids = |a: &Value| a.as_array().unwrap().iter().map(|p| (p["server"].clone(), p["play"].clone())).collect::<Vec<_>>();
+    let ids =
+        |a: &Value| a.as_array().unwrap().iter().map(|p| (p["server"].clone(), p["play"].clone())).collect::<Vec<_>>();
     assert_eq!(ids(&moved), ids(&alarms));
 
     // The real change: exactly one event.
@@ -141,7 +145,10 @@ async fn a_play_keeps_one_identity_when_its_start_jitters() {
     poll_now(&app.state).await;
     feed_caught_up(&app).await;
     let change = sse.event("map", Duration::from_secs(2)).await.expect("the change");
-    assert_eq!((change["server"].as_i64(), change["kacky_id"].as_i64(), change["play"].as_i64()), (Some(2), Some(231), Some(1)));
+    assert_eq!(
+        (change["server"].as_i64(), change["kacky_id"].as_i64(), change["play"].as_i64()),
+        (Some(2), Some(231), Some(1))
+    );
     assert_eq!(sse.event("map", Duration::from_millis(300)).await, None, "once");
 }
 
