@@ -7,9 +7,9 @@
 //! - a change time between maps drawn from a range (KK-like 30–60 s, KR-like 5–20 s), during
 //!   which the API still reports the old map with `time_played` beyond the time limit;
 //! - `time_played` in whole seconds with a second of jitter either way;
-//! - now and then a restart: the server is unreachable for a minute or two (an `error` entry),
-//!   then resumes its playlist with the next map and an empty `recently_played` until that
-//!   map ends;
+//! - now and then a restart while changing maps: the server is unreachable for a minute or two
+//!   (an `error` entry), then resumes its playlist with the next map and an empty
+//!   `recently_played` until that map ends;
 //! - now and then an admin skipping the current map;
 //! - whole-API outages at given times (no answer at all).
 //!
@@ -188,7 +188,8 @@ fn timeline(spec: ServerSpec, offset: usize, b: &Behaviour, rng: &mut StdRng, fr
         let change = rng.random_range(spec.change_s.0..=spec.change_s.1.max(spec.change_s.0));
         let roll: f64 = rng.random();
         let (until_s, next, skipped, restart) = if roll < p_restart {
-            let at = start + rng.random_range(0..limit);
+            // Restarted while changing maps (as admins do, and as updates happen).
+            let at = start + limit + rng.random_range(0..=change);
             let back = at + rng.random_range(b.restart_down_s.0..=b.restart_down_s.1.max(b.restart_down_s.0));
             (at, back, false, true)
         } else if roll < p_restart + p_skip {

@@ -171,10 +171,11 @@ pub fn start(state: NotifyContext) -> NotifierGuard {
 
 async fn run(state: NotifyContext) {
     let mut snapshots = state.live.live.watch();
+    let mut claimed = Claimed::new();
     loop {
         let now = state.live.clock.now();
         let seq = state.live.live.snapshot().seq;
-        let wake = match plan(&state, now).await {
+        let wake = match plan(&state, now, &mut claimed).await {
             Ok(wake) => wake,
             Err(e) => {
                 tracing::error!("alarm notifications: planning failed: {e:#}");
@@ -196,69 +197,86 @@ async fn run(state: NotifyContext) {
     }
 }
 
+/// (server, play number, kacky id, user) claimed by this process: what the planner need not
+/// ask the database about again.
+type Claimed = std::collections::HashSet<(i64, i64, i64, i64)>;
+/// Claims remembered at most (then forgotten: the database still has them).
+const MAX_REMEMBERED: usize = 100_000;
+
 /// One look at the timetable: sends what is due, returns when to look again.
-async fn plan(state: &NotifyContext, now: DateTime<Utc>) -> Result<DateTime<Utc>, DbError> {
+async fn plan(state: &NotifyContext, now: DateTime<Utc>, claimed: &mut Claimed) -> Result<DateTime<Utc>, DbError> {
     let timetable = state.live.live.timetable(state.live.window, now);
     let mut wake = timetable.now + Duration::seconds(MAX_SLEEP_S);
     if timetable.servers.is_empty() {
         return Ok(wake);
     }
     let (t, edition) = (state.eventtype, state.edition);
-    let prune_before = (now - Duration::days(1)).timestamp();
-    let (alarms, authors) = state
-        .db
-        .run(move |c| {
-            db::notifications::prune(c, prune_before)?;
-            let authors: BTreeMap<i64, String> =
-                db::maps::sheet(c, t, Some(edition.get()), None)?.into_iter().map(|m| (m.kacky_id, m.author)).collect();
-            Ok::<_, rusqlite::Error>((db::alarms::alarmed_users(c, t, edition)?, authors))
-        })
-        .await?;
+    let alarms = state.db.run(move |c| db::alarms::alarmed_users(c, t, edition)).await?;
     let mut by_map: BTreeMap<i64, Vec<db::alarms::Alarmed>> = BTreeMap::new();
     for a in alarms {
         by_map.entry(a.kacky_id).or_default().push(a);
     }
-    let lead = state.lead;
+    // The due plays with the players not yet claimed for them.
+    let mut due = Vec::new();
     for server in &timetable.servers {
         for play in server.plays.iter().filter(|p| p.start > timetable.now) {
             let Some(players) = by_map.get(&play.kacky_id) else { continue };
-            let due = play.start - lead;
-            if due > timetable.now {
-                wake = wake.min(due);
+            if play.start - state.lead > timetable.now {
+                wake = wake.min(play.start - state.lead);
                 continue;
             }
-            let key = PlayKey {
-                kacky_id: play.kacky_id,
-                server: server.number,
-                play: play.play,
-                start: play.start.timestamp(),
-            };
-            let users: Vec<i64> = players.iter().map(|p| p.user_id).collect();
-            let tolerance = (server.slot_ms / 2000).max(1);
-            let stamp = now.timestamp();
-            let claimed = state.db.run(move |c| db::notifications::claim(c, &users, key, tolerance, stamp)).await?;
-            if claimed.is_empty() {
-                continue;
-            }
-            let recipients: Vec<Recipient> = players
+            let fresh: Vec<&db::alarms::Alarmed> = players
                 .iter()
-                .filter(|p| claimed.contains(&p.user_id))
-                .map(|p| Recipient { user_id: p.user_id, name: p.username.clone(), discord: p.discord.clone() })
+                .filter(|p| !claimed.contains(&(server.number, play.play, play.kacky_id, p.user_id)))
                 .collect();
-            let notice = Notice {
-                event_label: format!("{t}{edition}"),
-                kacky_id: play.kacky_id,
-                author: authors.get(&play.kacky_id).cloned().unwrap_or_default(),
-                server: server.number,
-                difficulty: match &server.difficulty {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    _ => String::new(),
-                },
-                start: play.start,
-            };
-            state.notifier.inner.deliveries.spawn(deliver::deliver(state.clone(), notice, recipients, key));
+            if !fresh.is_empty() {
+                due.push((server, *play, fresh));
+            }
         }
+    }
+    if due.is_empty() {
+        return Ok(wake);
+    }
+    let prune_before = (now - Duration::days(1)).timestamp();
+    let authors: BTreeMap<i64, String> = state
+        .db
+        .run(move |c| {
+            db::notifications::prune(c, prune_before)?;
+            let sheet = db::maps::sheet(c, t, Some(edition.get()), None)?;
+            Ok::<_, rusqlite::Error>(sheet.into_iter().map(|m| (m.kacky_id, m.author)).collect())
+        })
+        .await?;
+    if claimed.len() > MAX_REMEMBERED {
+        claimed.clear();
+    }
+    for (server, play, players) in due {
+        let key =
+            PlayKey { kacky_id: play.kacky_id, server: server.number, play: play.play, start: play.start.timestamp() };
+        let users: Vec<i64> = players.iter().map(|p| p.user_id).collect();
+        let (tolerance, stamp) = ((server.slot_ms / 2000).max(1), now.timestamp());
+        let told = state.db.run(move |c| db::notifications::claim(c, &users, key, tolerance, stamp)).await?;
+        claimed.extend(players.iter().map(|p| (server.number, play.play, play.kacky_id, p.user_id)));
+        if told.is_empty() {
+            continue;
+        }
+        let recipients: Vec<Recipient> = players
+            .iter()
+            .filter(|p| told.contains(&p.user_id))
+            .map(|p| Recipient { user_id: p.user_id, name: p.username.clone(), discord: p.discord.clone() })
+            .collect();
+        let notice = Notice {
+            event_label: format!("{t}{edition}"),
+            kacky_id: play.kacky_id,
+            author: authors.get(&play.kacky_id).cloned().unwrap_or_default(),
+            server: server.number,
+            difficulty: match &server.difficulty {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            },
+            start: play.start,
+        };
+        state.notifier.inner.deliveries.spawn(deliver::deliver(state.clone(), notice, recipients, key));
     }
     Ok(wake)
 }

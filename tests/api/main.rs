@@ -20,5 +20,7 @@ mod openapi;
 mod public;
 mod records;
 mod schedule;
+mod sim_world;
+mod simulation;
 mod streamer;
 mod timetable;
