@@ -123,7 +123,7 @@ mod tests {
         }
         assert!(text.lines().all(|l| l.len() <= 75), "folded at 75 octets: {text}");
         assert!(text.contains("Kackiest Kacky 7\\; the\\, long"), "text escaped: {text}");
-        assert_eq!(text, feed(&info, &[play.clone()]), "the same plays give the same bytes");
+        assert_eq!(text, feed(&info, std::slice::from_ref(&play)), "the same plays give the same bytes");
     }
 
     #[test]

@@ -21,10 +21,13 @@
 //!   included), the auth extractors with their in-memory token checks, the answer cache.
 //!   Handler modules import none of each other; they validate input into domain types, call
 //!   `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the old shapes.
-//! - [`live`]: the poller asks the game servers where they are ([`live::poller`]), the
-//!   rotation math projects that to any instant ([`live::rotation`], [`live::schedule`]), and
-//!   the [`live::timetable`] with absolute play times, built once per second and snapshot,
-//!   feeds `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier.
+//! - [`live`]: the poller asks the game servers where they are ([`live::poller`]; in testing
+//!   mode the [`live::simulator`] answers) and learns each server's slot and numbers its plays
+//!   ([`live::slots`], kept in [`db::tracks`]), the rotation math projects that to any instant
+//!   with the slot as input ([`live::rotation`], [`live::schedule`]), and the
+//!   [`live::timetable`] with absolute play times, built once per second and snapshot, feeds
+//!   `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier, which all
+//!   name a play by its identity (server, play number).
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
 //!   talks to the records API; [`mail`] sends reset mails; [`auth`] signs tokens and hashes
 //!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses.

@@ -4,7 +4,7 @@
 //! One background task beside the poller ([`start`], stopped by its guard or at shutdown)
 //! plans from the shared timetable: every upcoming play of an alarmed map whose reminder time
 //! has come is *claimed* in SQLite for its players ([`crate::db::notifications`]) and then
-//! delivered, in its own task ([`deliver`]), as one message per play ([`message`]) through the
+//! delivered, in its own task (`deliver`), as one message per play ([`message`]) through the
 //! webhook ([`discord`]). Plays are keyed by their identity (server, play number, map), so a
 //! projected start that moves by a second or a minute is still the same play. Claiming first
 //! makes each (player, map, play) ring once across restarts; an alarm set inside the lead time

@@ -24,7 +24,7 @@ use kacky_backend::live::simulator::{Behaviour, ServerSpec, SimPlay, Simulator};
 use serde_json::{json, Value};
 
 use crate::common::{spawn_with, Options, TestApp, SECRETS};
-use crate::notify::{alarm, player};
+use crate::notify::player;
 use crate::schedule::{fetch_feed, parse_feed};
 use crate::sim_world::{discord, gameserver, p95, settle, Message, Subscriber};
 
@@ -62,6 +62,11 @@ async fn boot(config: &str, secrets: &str, yaml: &str, clock: &Clock, dir: Optio
     settle(&app).await;
     app
 }
+
+/// One `/live` stream: its snapshot, its map events, and when it was open.
+type Segment = (Value, Vec<Value>, DateTime<Utc>, DateTime<Utc>);
+/// One calendar event: UID, server, play, kacky id, start.
+type FeedEvent = (String, i64, i64, i64, i64);
 
 /// One play `/schedule` predicted `hours` ahead.
 struct Prediction {
@@ -116,7 +121,7 @@ fn ts(v: &Value) -> i64 {
 }
 
 /// The calendar feed's events as (UID, server, play, kacky id, start).
-async fn feed_events(app: &TestApp, url: &str) -> Vec<(String, i64, i64, i64, i64)> {
+async fn feed_events(app: &TestApp, url: &str) -> Vec<FeedEvent> {
     let (status, _, text) = fetch_feed(app, url).await;
     assert_eq!(status, 200);
     parse_feed(&text)
@@ -187,7 +192,6 @@ async fn a_week_of_a_simulated_event() {
             feed_url = app.post_json("/calendar", json!({}), Some(&token)).await.1["url"].as_str().unwrap().to_owned();
         }
     }
-    let _ = alarm;
 
     let restart_at = start + Duration::days(4) + Duration::hours(2);
     let mut downtime = (0, 0);
@@ -314,11 +318,7 @@ fn prediction_figures(
 /// Each `/live` segment (before and after the backend's restart): per server, the map events
 /// are the plays after the snapshot's, one by one, each a real play; every real play that
 /// started inside the segment (two minutes from its edges) is among them. The events' count.
-fn check_live(
-    sim: &Simulator,
-    segments: &[(Value, Vec<Value>, DateTime<Utc>, DateTime<Utc>)],
-    offsets: &[i64],
-) -> usize {
+fn check_live(sim: &Simulator, segments: &[Segment], offsets: &[i64]) -> usize {
     let mut total = 0;
     for (snapshot, events, from, to) in segments {
         for server in snapshot.as_array().unwrap() {
@@ -351,7 +351,7 @@ fn check_live(
 
 /// Every fetch names each play by one UID: the UID's play is a real play of its map, near its
 /// start, and no two UIDs of a fetch are the same play. `(fetches, distinct UIDs)`.
-fn check_calendar(sim: &Simulator, feeds: &[Vec<(String, i64, i64, i64, i64)>], offsets: &[i64]) -> (usize, usize) {
+fn check_calendar(sim: &Simulator, feeds: &[Vec<FeedEvent>], offsets: &[i64]) -> (usize, usize) {
     let mut uids: HashMap<String, (i64, i64)> = HashMap::new();
     for feed in feeds {
         assert!(!feed.is_empty());
