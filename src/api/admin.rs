@@ -51,7 +51,7 @@ fn new_event(v: &Value) -> Result<NewEvent, ApiError> {
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request("`name` is missing"))?;
     let t = m.get("type").and_then(Value::as_str).and_then(EventType::parse);
-    let t = t.ok_or_else(|| ApiError::bad_request("`type` must be KK or KR"))?;
+    let t = t.ok_or_else(|| ApiError::bad_request(format!("`type` must be {}", crate::domain::codes_listed())))?;
     let edition = Edition::new(int_field(m, "edition")?)
         .ok_or_else(|| ApiError::bad_request("`edition` must not be negative"))?;
     let (start, end) = (date_field(m, "startDate")?, date_field(m, "endDate")?);
@@ -176,7 +176,7 @@ async fn manage_maps(
 #[utoipa::path(post, path = "/mapinfo/{event}/{kacky_id}", tag = "admin", security(("login" = [])),
     summary = "Resets a map's world record",
     params(
-        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk"),
+        ("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kk"),
         ("kacky_id" = String, Path, description = "The map's kacky id", pattern = "^[0-9]{1,6}$", example = "75"),
     ),
     request_body = shapes::ResetWr,
@@ -228,7 +228,7 @@ mod shapes {
     pub struct NewEvent {
         #[schema(min_length = 1, max_length = 80, examples("Kackiest Kacky 9"))]
         pub name: String,
-        /// `KK` or `KR`, any case
+        /// An event type code (`KK`, `KR` or `KX`), any case
         #[schema(rename = "type", examples("KK"))]
         pub event_type: String,
         /// Not negative; a number or a string holding one

@@ -74,7 +74,7 @@ struct PublicEvent {
     edition: i64,
     /// Plain text (the `$`-codes removed)
     name: String,
-    /// `KK` or `KR`
+    /// The event type code: `KK`, `KR` or `KX`
     #[serde(rename = "type")]
     #[schema(examples("KK"))]
     event_type: String,
@@ -156,7 +156,7 @@ mod shapes {
         pub status: Phase,
         #[schema(nullable = false)]
         pub edition: Option<i64>,
-        /// `KK` or `KR`
+        /// The event type code: `KK`, `KR` or `KX`
         #[schema(rename = "type", nullable = false, examples("KR"))]
         pub event_type: Option<String>,
         /// With `pre`: the start, server-local time without a zone (`2023-08-17T20:00:00`)
