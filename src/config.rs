@@ -624,6 +624,25 @@ mod tests {
     }
 
     #[test]
+    fn kx_join_links_and_records_cache() {
+        let s = Settings::from_sources(&src("eventtype: kx"), &src("jwt_secret: x"), false).unwrap();
+        assert_eq!((s.eventtype, s.join_url_template.as_str(), s.records_cache_s), (EventType::Kx, "", 30));
+        let demo = Settings::from_sources(&src("eventtype: KK"), &src(""), true).unwrap();
+        assert_eq!(demo.join_url_template, "tmtp://#join={login}", "the demo links to its game");
+        let s = Settings::from_sources(
+            &src("join_url_template: 'x://{login}'\nrecords_cache_s: 0"),
+            &src("jwt_secret: x"),
+            false,
+        );
+        assert_eq!(s.map(|s| (s.join_url_template, s.records_cache_s)).unwrap(), ("x://{login}".to_owned(), 0));
+        let e = Settings::from_sources(&src("join_url_template: tmtp://#join=a"), &src("jwt_secret: x"), false)
+            .unwrap_err();
+        assert!(e.to_string().starts_with("config.yaml: key `join_url_template`: expected a link with {login}"), "{e}");
+        let e = Settings::from_sources(&src("records_cache_s: -1"), &src("jwt_secret: x"), false).unwrap_err();
+        assert!(e.to_string().contains("records_cache_s"), "{e}");
+    }
+
+    #[test]
     fn readme_spelling_bind_host_is_accepted() {
         let s = Settings::from_sources(&src("bind_host: 10.0.0.1"), &src("jwt_secret: x"), false).unwrap();
         assert_eq!(s.bind_hosts, "10.0.0.1");
