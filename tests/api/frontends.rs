@@ -31,11 +31,15 @@ async fn alarm_clicks_of_both_frontends_end_in_the_intended_state() {
     assert!(alarm_shown(&app, &t, 203).await, "2024 frontend: on");
     switch(&app, &t, json!({"mapid": "203", "alarm": false, "token": t})).await;
     assert!(!alarm_shown(&app, &t, 203).await, "2024 frontend: off");
-    // The rewrite: the switch's previous state, the id as a number.
-    switch(&app, &t, json!({"mapid": 204, "alarm": false, "token": t})).await;
+    // The rewrite: the switch's previous state (as seen in Chromium).
+    switch(&app, &t, json!({"mapid": "204", "alarm": false, "token": t})).await;
     assert!(alarm_shown(&app, &t, 204).await, "rewrite: on");
-    switch(&app, &t, json!({"mapid": 204, "alarm": true, "token": t})).await;
+    switch(&app, &t, json!({"mapid": "204", "alarm": true, "token": t})).await;
     assert!(!alarm_shown(&app, &t, 204).await, "rewrite: off");
+    // An API client sending the id as a number toggles the same way.
+    switch(&app, &t, json!({"mapid": 205, "alarm": false})).await;
+    switch(&app, &t, json!({"mapid": 205, "alarm": false})).await;
+    assert!(!alarm_shown(&app, &t, 205).await, "two toggles: off again");
     let rows: i64 = app.sql().query_row("SELECT COUNT(*) FROM alarms", [], |r| r.get(0)).unwrap();
     assert_eq!(rows, 0);
 }
@@ -104,11 +108,16 @@ async fn the_admin_event_table_reads_id_and_visible_from_the_get() {
     assert_eq!(all[0], json!({"edition": 1, "id": 1, "name": "Kackiest Kacky 1", "type": "KK", "visible": 1}));
     let kr4 = all.iter().find(|e| e["type"] == "KR" && e["edition"] == 4).unwrap();
     assert_eq!(kr4["visible"], 0);
-    // The rewrite's switch sends "on": the table shows the new state on the next GET.
-    let on = json!({"visible": {"id": kr4["id"], "value": "on"}});
-    assert_eq!(app.post_json("/manage/events", on, Some(&admin)).await.0, 200);
-    let (_, all) = app.get_auth("/events", &admin).await;
-    assert_eq!(all.as_array().unwrap().iter().find(|e| e["id"] == kr4["id"]).unwrap()["visible"], 1);
+    // Both frontends' switches send the input's constant value whatever its state: `""` from
+    // current Chakra UI builds (seen in both in Chromium), `"on"` from older ones. Each click
+    // toggles, and the table shows the new state on the next GET.
+    let visible =
+        |all: &Value| all.as_array().unwrap().iter().find(|e| e["id"] == kr4["id"]).unwrap()["visible"].clone();
+    for (value, expected) in [("", 1), ("", 0), ("on", 1)] {
+        let click = json!({"visible": {"id": kr4["id"], "value": value}});
+        assert_eq!(app.post_json("/manage/events", click, Some(&admin)).await, (200, json!("OK")));
+        assert_eq!(visible(&app.get_auth("/events", &admin).await.1), expected, "after {value:?}");
+    }
     assert_eq!(app.get("/events").await.1.as_array().unwrap().len(), 12);
 }
 
