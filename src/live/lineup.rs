@@ -176,6 +176,7 @@ mod tests {
             difficulty: serde_json::json!("white"),
             timelimit: 15,
             server_login: String::new(),
+            join: None,
             maps,
             map_change_s: None,
         }

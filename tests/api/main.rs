@@ -9,6 +9,8 @@ mod binary;
 mod caching;
 mod connections;
 mod crash;
+mod families;
+mod frontends;
 mod import;
 mod live;
 mod maps_unique;
