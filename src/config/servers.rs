@@ -163,7 +163,16 @@ fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, Co
         Some(Value::Number(n)) if n.as_i64().is_some_and(|s| (0..=600).contains(&s)) => n.as_i64(),
         Some(v) => return Err(err("map_change_s", format!("expected seconds from 0 to 600, found {}", describe(v)))),
     };
-    Ok(ServerConfig { name: name.to_owned(), server_number, difficulty, timelimit, server_login, join, maps, map_change_s })
+    Ok(ServerConfig {
+        name: name.to_owned(),
+        server_number,
+        difficulty,
+        timelimit,
+        server_login,
+        join,
+        maps,
+        map_change_s,
+    })
 }
 
 #[cfg(test)]
