@@ -36,6 +36,7 @@ mod schedule;
 mod sheet;
 mod streamer;
 
+pub use calendar::redact_path;
 pub use error::ApiError;
 pub use state::AppState;
 
@@ -148,12 +149,13 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
     hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
-/// One line per request (method, path, status, milliseconds, client address) and its metrics
-/// (by route template: axum's [`MatchedPath`], `unmatched` for the 404 fallback).
+/// One line per request (method, path with a calendar feed's token redacted, status,
+/// milliseconds, client address) and its metrics (by route template: axum's [`MatchedPath`],
+/// `unmatched` for the 404 fallback).
 async fn access_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let path = calendar::redact_path(req.uri().path()).into_owned();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client = peer.map(|p| client_ip(p, req.headers(), &state.settings.trusted_proxies));

@@ -42,7 +42,8 @@ pub mod names {
     pub const POLL_SERVER_RESULTS: &str = "kacky_poll_server_results_total";
     /// Gauge (at scrape): seconds since each server's last good observation.
     pub const POLL_AGE: &str = "kacky_poll_age_seconds";
-    /// Counter: alarm notifications (one play's Discord messages) by `outcome` (`sent`, `failed`).
+    /// Counter: alarm notification messages (one Discord message tells one or more players) by
+    /// `outcome` (`sent`, `failed`).
     pub const NOTIFIER_DELIVERIES: &str = "kacky_notifier_deliveries_total";
     /// Counter: finish-feed deliveries by `outcome` (`sent`, `failed`, …).
     pub const FINISH_FEED_DELIVERIES: &str = "kacky_finish_feed_deliveries_total";
@@ -94,7 +95,7 @@ pub fn poll(ok: bool, lineup: &Lineup, next: &LiveSnapshot, at: DateTime<Utc>) {
     }
 }
 
-/// One play's alarm notification was delivered (`sent`) or given up (`failed`).
+/// One alarm notification message was delivered (`sent`) or given up (`failed`).
 pub fn notifier_delivery(outcome: &'static str) {
     counter!(names::NOTIFIER_DELIVERIES, "outcome" => outcome).increment(1);
 }

@@ -65,7 +65,7 @@ fn describe_all() {
     describe_counter!(names::POLLS, "Game-server polls by result (ok, failed).");
     describe_counter!(names::POLL_SERVER_RESULTS, "What each poll brought per configured server (ok, error, failed).");
     describe_gauge!(names::POLL_AGE, Unit::Seconds, "Seconds since each server's last good observation.");
-    describe_counter!(names::NOTIFIER_DELIVERIES, "Alarm notifications (one play's Discord messages) by outcome.");
+    describe_counter!(names::NOTIFIER_DELIVERIES, "Alarm notification messages to Discord by outcome (sent, failed).");
     describe_counter!(names::FINISH_FEED_DELIVERIES, "Finish-feed deliveries by outcome.");
     describe_counter!(names::ANSWER_CACHE, "Answer-cache lookups by result (hit, miss).");
     describe_gauge!(names::HASHING_QUEUE, "Password hashes waiting for a hashing thread.");
