@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_yaml::{Mapping, Value};
 
 use crate::clock::{parse_config_datetime_in, ConfigDateError};
-use crate::domain::{Edition, EventType};
+use crate::domain::{codes_listed, Edition, EventType, Game};
 
 mod servers;
 pub use servers::{Playlist, ServerConfig, Servers};
@@ -101,6 +101,12 @@ pub struct Settings {
     pub playlist: Playlist,
     /// Minutes per map for `playlist: linear`.
     pub timelimit: i64,
+    /// Seconds a server is assumed to spend changing maps until it has been seen doing it
+    /// (the prior of the learned slot, see `live::slots`); servers.yaml may set its own.
+    pub map_change_s: i64,
+    /// Testing mode: the simulated servers' change time is drawn from this range (seconds,
+    /// inclusive); `(0, 0)` simulates ideal servers (no change time, jitter, restarts, skips).
+    pub testing_map_change_s: (i64, i64),
     pub log_target: LogTarget,
     /// A `tracing` level name (`debug`, `info`, `warn`, `error`).
     pub loglevel: String,
@@ -144,6 +150,8 @@ pub struct Settings {
     pub live_max_streams_per_client: usize,
     /// Seconds open requests may take to finish after SIGTERM/SIGINT before the process exits.
     pub shutdown_grace_s: u64,
+    /// Address of the private Prometheus port (`GET /metrics`); `None` = no metrics (default).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub api_pwd: Secret,
     pub jwt_secret: Secret,
     pub sendgrid_api_key: Secret,
@@ -153,6 +161,12 @@ pub struct Settings {
     pub discord_webhook_url: Secret,
     /// Bearer token of `/alarms/upcoming`; empty = that endpoint is off (404).
     pub bot_api_token: Secret,
+    /// Seconds a successful records API answer is reused (0 = never); see [`crate::records`].
+    pub records_cache_s: u64,
+    /// The join link of a server without its own `join` in servers.yaml, `{login}` standing
+    /// for its `server_login` (`tmtp://#join={login}` for TMNF, `trackmania://#join={login}@Trackmania`
+    /// for TM2020); empty = no link. The demo uses its game's link.
+    pub join_url_template: String,
     pub servers: Servers,
     /// True when no config file was found: a demo on a simulated live event.
     pub demo: bool,
@@ -188,6 +202,8 @@ const KEYS: &[(&str, File, Use)] = &[
     ("edition", File::Config, Use::Read),
     ("playlist", File::Config, Use::Read),
     ("timelimit", File::Config, Use::Read),
+    ("map_change_s", File::Config, Use::Read),
+    ("testing_map_change_s", File::Config, Use::Read),
     ("logtype", File::Config, Use::Read),
     ("logfile", File::Config, Use::Read),
     ("loglevel", File::Config, Use::Read),
@@ -214,6 +230,9 @@ const KEYS: &[(&str, File, Use)] = &[
     ("write_stall_timeout_s", File::Config, Use::Read),
     ("live_max_streams_per_client", File::Config, Use::Read),
     ("shutdown_grace_s", File::Config, Use::Read),
+    ("metrics_listen", File::Config, Use::Read),
+    ("records_cache_s", File::Config, Use::Read),
+    ("join_url_template", File::Config, Use::Read),
     ("workers", File::Config, Use::Ignored),
     ("threads", File::Config, Use::Ignored),
     ("install_dir", File::Config, Use::Ignored),
@@ -430,9 +449,8 @@ impl Settings {
     fn from_sources(cfg: &Source, sec: &Source, demo: bool) -> Result<Self, ConfigError> {
         let eventtype = match cfg.string("eventtype")? {
             None => EventType::Kr,
-            Some(t) => {
-                EventType::parse(&t).ok_or_else(|| cfg.err("eventtype", format!("expected KK or KR, found \"{t}\"")))?
-            }
+            Some(t) => EventType::parse(&t)
+                .ok_or_else(|| cfg.err("eventtype", format!("expected {}, found \"{t}\"", codes_listed())))?,
         };
         let playlist = match cfg.string("playlist")?.as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("custom") => Playlist::Custom,
@@ -493,6 +511,16 @@ impl Settings {
                 .ok_or_else(|| cfg.err("edition", "expected an edition number, 0 or more"))?,
             playlist,
             timelimit: cfg.positive("timelimit", 10)?,
+            map_change_s: match cfg.int("map_change_s")? {
+                None => {
+                    let (low, high) = default_change_range(eventtype);
+                    (low + high) / 2
+                }
+                Some(s) if (0..=600).contains(&s) => s,
+                Some(s) => return Err(cfg.err("map_change_s", format!("expected seconds from 0 to 600, found {s}"))),
+            },
+            testing_map_change_s: change_range(cfg, "testing_map_change_s")?
+                .unwrap_or_else(|| default_change_range(eventtype)),
             log_target,
             loglevel: loglevel.to_owned(),
             testing_mode,
@@ -521,6 +549,7 @@ impl Settings {
             max_connections,
             write_stall_timeout_s: cfg.positive("write_stall_timeout_s", 30)?.min(DAY_S) as u64,
             shutdown_grace_s: cfg.positive("shutdown_grace_s", 10)?.min(DAY_S) as u64,
+            metrics_listen: metrics_listen(cfg)?,
             api_pwd: sec.secret("api_pwd")?,
             jwt_secret,
             sendgrid_api_key: sec.secret("sendgrid_api_key")?,
@@ -528,12 +557,23 @@ impl Settings {
             msg_send_pwd: sec.secret("msg_send_pwd")?,
             discord_webhook_url: webhook_url(sec)?,
             bot_api_token: sec.secret("bot_api_token")?,
+            records_cache_s: match cfg.int("records_cache_s")?.unwrap_or(30) {
+                n @ 0..=3600 => n as u64,
+                n => return Err(cfg.err("records_cache_s", format!("expected seconds from 0 to 3600, found {n}"))),
+            },
+            join_url_template: join_url_template(cfg, eventtype, demo)?,
             servers: Servers::default(),
             demo,
         };
         if let (Some(a), Some(b)) = (settings.compstart, settings.compend) {
             if b < a {
                 return Err(cfg.err("compend", "expected a date-time after compstart"));
+            }
+        }
+        if let Some(m) = settings.metrics_listen.filter(|m| m.port() != 0 && m.port() == settings.port) {
+            if m.ip().is_unspecified() || ["0.0.0.0", "::", &m.ip().to_string()].contains(&settings.bind_hosts.as_str())
+            {
+                return Err(cfg.err("metrics_listen", format!("expected another port than the public one ({m})")));
             }
         }
         Ok(settings)
@@ -558,6 +598,62 @@ fn live_max_streams(cfg: &Source, max_connections: usize) -> Result<usize, Confi
     }
 }
 
+/// How long servers of this family's game typically take to change maps (seconds): about 45 s
+/// on TMNF (KK, 30–60), 5–20 s on TM2020 (KR, KX).
+fn default_change_range(eventtype: EventType) -> (i64, i64) {
+    if eventtype.game() == Game::Tmnf {
+        (30, 60)
+    } else {
+        (5, 20)
+    }
+}
+
+/// A range of seconds: `30-60`, `[30, 60]` or one number.
+fn change_range(cfg: &Source, key: &str) -> Result<Option<(i64, i64)>, ConfigError> {
+    let bad =
+        |found: String| cfg.err(key, format!("expected seconds like 30-60 or [30, 60] (0 to 600), found {found}"));
+    let range = match cfg.get(key) {
+        None => return Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(|n| (n, n)).ok_or_else(|| bad(n.to_string()))?,
+        Some(Value::String(s)) => {
+            let parts: Vec<Option<i64>> = s.split('-').map(|p| p.trim().parse().ok()).collect();
+            match parts.as_slice() {
+                [Some(a)] => (*a, *a),
+                [Some(a), Some(b)] => (*a, *b),
+                _ => return Err(bad(format!("\"{s}\""))),
+            }
+        }
+        Some(Value::Sequence(items)) => match items.iter().map(Value::as_i64).collect::<Vec<_>>().as_slice() {
+            [Some(a), Some(b)] => (*a, *b),
+            _ => return Err(bad("a list that is not two whole numbers".into())),
+        },
+        Some(v) => return Err(bad(describe(v))),
+    };
+    if range.0 < 0 || range.1 < range.0 || range.1 > 600 {
+        return Err(bad(format!("{}-{}", range.0, range.1)));
+    }
+    Ok(Some(range))
+}
+
+/// `join_url_template`: a link with `{login}` in it, or empty; the demo's default is the link
+/// of its game.
+fn join_url_template(cfg: &Source, eventtype: EventType, demo: bool) -> Result<String, ConfigError> {
+    match cfg.string("join_url_template")? {
+        None if demo => Ok(eventtype.game().join_template().to_owned()),
+        None => Ok(String::new()),
+        Some(t) if t.trim().is_empty() => Ok(String::new()),
+        Some(t) if t.contains("{login}") => Ok(t.trim().to_owned()),
+        Some(t) => Err(cfg.err(
+            "join_url_template",
+            format!(
+                "expected a link with {{login}} where the server's login goes, like {} (TMNF) or {} (TM2020), found \"{t}\"",
+                Game::Tmnf.join_template(),
+                Game::Tm2020.join_template()
+            ),
+        )),
+    }
+}
+
 /// An http(s) URL (Discord's are `https://discord.com/api/webhooks/<id>/<token>`), or empty.
 fn webhook_url(sec: &Source) -> Result<Secret, ConfigError> {
     let url = sec.secret("discord_webhook_url")?;
@@ -567,6 +663,16 @@ fn webhook_url(sec: &Source) -> Result<Secret, ConfigError> {
             .err("discord_webhook_url", "expected an http(s) URL like https://discord.com/api/webhooks/<id>/<token>"));
     }
     Ok(Secret(raw.to_owned()))
+}
+
+/// `host:port` of the metrics port (`127.0.0.1:9091`, `[::1]:9091`); absent or empty = off.
+fn metrics_listen(cfg: &Source) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    match cfg.string("metrics_listen")?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw.parse().map(Some).map_err(|_| {
+            cfg.err("metrics_listen", format!("expected an IP address and port like 127.0.0.1:9091, found \"{raw}\""))
+        }),
+    }
 }
 
 fn expand_home(raw: &str) -> PathBuf {
@@ -650,6 +756,43 @@ mod tests {
         assert_eq!(load("max_connections: 8000").unwrap().live_max_streams, 4000);
         assert_eq!(load("max_connections: 8000\nlive_max_streams: 5000").unwrap().live_max_streams, 5000);
         assert_eq!(load("max_connections: 1").unwrap().live_max_streams, 1);
+    }
+
+    #[test]
+    fn metrics_listen_is_off_by_default_and_names_a_bad_address() {
+        let s = Settings::from_sources(&src(""), &src("jwt_secret: x"), false).unwrap();
+        assert_eq!(s.metrics_listen, None);
+        let s = Settings::from_sources(&src("metrics_listen: '[::1]:9091'"), &src("jwt_secret: x"), false).unwrap();
+        assert_eq!(s.metrics_listen, Some("[::1]:9091".parse().unwrap()));
+        let e = Settings::from_sources(&src("metrics_listen: 127.0.0.1:5005"), &src("jwt_secret: x"), false);
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "config.yaml: key `metrics_listen`: expected another port than the public one (127.0.0.1:5005)"
+        );
+        let e = Settings::from_sources(&src("metrics_listen: 9091"), &src("jwt_secret: x"), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.yaml: key `metrics_listen`: expected an IP address and port like 127.0.0.1:9091, found \"9091\""
+        );
+    }
+
+    #[test]
+    fn kx_join_links_and_records_cache() {
+        let s = Settings::from_sources(&src("eventtype: kx"), &src("jwt_secret: x"), false).unwrap();
+        assert_eq!((s.eventtype, s.join_url_template.as_str(), s.records_cache_s), (EventType::Kx, "", 30));
+        let demo = Settings::from_sources(&src("eventtype: KK"), &src(""), true).unwrap();
+        assert_eq!(demo.join_url_template, "tmtp://#join={login}", "the demo links to its game");
+        let s = Settings::from_sources(
+            &src("join_url_template: 'x://{login}'\nrecords_cache_s: 0"),
+            &src("jwt_secret: x"),
+            false,
+        );
+        assert_eq!(s.map(|s| (s.join_url_template, s.records_cache_s)).unwrap(), ("x://{login}".to_owned(), 0));
+        let e = Settings::from_sources(&src("join_url_template: tmtp://#join=a"), &src("jwt_secret: x"), false)
+            .unwrap_err();
+        assert!(e.to_string().starts_with("config.yaml: key `join_url_template`: expected a link with {login}"), "{e}");
+        let e = Settings::from_sources(&src("records_cache_s: -1"), &src("jwt_secret: x"), false).unwrap_err();
+        assert!(e.to_string().contains("records_cache_s"), "{e}");
     }
 
     #[test]

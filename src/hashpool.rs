@@ -43,13 +43,20 @@ impl HashPool {
     }
 
     /// Runs `f` on a hashing thread and waits for it without blocking the runtime;
-    /// [`RunError::Full`] at once when `kind`'s queue is full.
+    /// [`RunError::Full`] at once when `kind`'s queue is full. While it waits it counts in the
+    /// hashing-queue metric (the ticket goes with the job: dropped when it starts, or with it).
     pub async fn run<T: Send + 'static>(
         &self,
         kind: Kind,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, RunError> {
-        self.workers.run(kind.level(), f).await
+        let queued = crate::metrics::hashing_queued();
+        self.workers
+            .run(kind.level(), move || {
+                drop(queued);
+                f()
+            })
+            .await
     }
 
     /// Runs `f` on a hashing thread and blocks until it is done: for start-up code that runs

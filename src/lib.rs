@@ -8,7 +8,8 @@
 //! - [`config`] reads the three YAML files of the old system (plus `KACKY_*` overrides) into
 //!   [`config::Settings`]; every key is declared once; with no files at all it yields a demo.
 //! - [`domain`] holds the types every layer shares (event type, edition, kacky id, difficulty,
-//!   user name, password rule), parsed once at the edge and trusted past it.
+//!   user name, password rule), parsed once at the edge and trusted past it, and describes each
+//!   event family once ([`domain::FAMILIES`]: KK, KR, KX; code, name, game, records API or not).
 //! - [`prepare`] opens the database ([`db::Db`]: r2d2 pool, pragmas), applies the embedded
 //!   migrations and loads the embedded history seed ([`db::seed`]) into an empty database.
 //!   All SQL lives below [`db`], one module per aggregate; [`db::history`] writes events, maps
@@ -22,20 +23,27 @@
 //!   admission of `/live` streams ([`api::streams`]: in all and per client).
 //!   Handler modules import none of each other; they validate input into domain types, call
 //!   `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the old shapes.
-//! - [`live`]: the poller asks the game servers where they are ([`live::poller`]), the
-//!   rotation math projects that to any instant ([`live::rotation`], [`live::schedule`]), and
-//!   the [`live::timetable`] with absolute play times, built once per second and snapshot,
-//!   feeds `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier.
+//! - [`live`]: the poller asks the game servers where they are ([`live::poller`]; in testing
+//!   mode the [`live::simulator`] answers) and learns each server's slot and numbers its plays
+//!   ([`live::slots`], kept in [`db::tracks`]), the rotation math projects that to any instant
+//!   with the slot as input ([`live::rotation`], [`live::schedule`]), and the
+//!   [`live::timetable`] with absolute play times, built once per second and snapshot, feeds
+//!   `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier, which all
+//!   name a play by its identity (server, play number).
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
-//!   talks to the records API; [`mail`] sends reset mails; [`auth`] signs tokens and hashes
+//!   talks to the records API (each request answered within 2.5 s, the last good answer standing
+//!   in when it is slow or down); [`mail`] sends reset mails; [`auth`] signs tokens and hashes
 //!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses (per client, an IPv6
-//!   client by its /64, with bounded work and memory). Every outgoing HTTP
-//!   call (records API, game servers, Discord, SendGrid) runs on the bounded threads of
-//!   [`outbound`], never on the blocking pool that [`db::Db::run`] uses; both `hashpool` and
-//!   `outbound` are [`workers`] pools (bounded queues, abandoned jobs skipped).
+//!   client by its /64, with bounded work and memory). Every outgoing HTTP call (records API,
+//!   game servers, Discord, SendGrid) runs on the bounded threads of [`outbound`], never on the
+//!   blocking pool that [`db::Db::run`] uses; both `hashpool` and `outbound` are [`workers`]
+//!   pools (bounded queues, abandoned jobs skipped).
 //! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
 //!   write-stall deadline, a connection cap, a bounded graceful shutdown) beside the
 //!   background tasks ([`Background`]).
+//! - [`metrics`] counts requests, polls, deliveries, cache hits, hashing and pool waits through
+//!   the `metrics` facade (one call per event) and serves them in Prometheus text on the private
+//!   `metrics_listen` port, never on the public one.
 //! - [`event`] decides the event phase from the configured window and the injectable [`clock`].
 //! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML; [`mapcsv`]
 //!   reads the admin's map list upload; [`import`] reads the old MariaDB dump.
@@ -59,6 +67,7 @@ pub mod import;
 pub mod live;
 pub mod mail;
 pub mod mapcsv;
+pub mod metrics;
 pub mod notify;
 pub mod outbound;
 pub mod ratelimit;
@@ -104,7 +113,9 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let settings_webhook = settings.discord_webhook_url.clone();
     // The hash that unknown names are checked against is made on a hashing thread, at start-up.
     let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
-    let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
+    let lineup = live::Lineup::load(&settings, &*db.conn()?)?;
+    let tracks = db::tracks::load(&*db.conn()?, &format!("{}{}", settings.eventtype, settings.edition))?;
+    let live = live::Live::new(lineup, &settings, window, tracks);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     let outbound = outbound::Outbound::new();
     Ok(AppState::new(api::state::AppStateInner {
@@ -142,9 +153,9 @@ pub fn random_secret() -> String {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets open requests finish for
-/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap). Starts
-/// the background tasks (poller, live feed, notifier) and stops them, and every open `/live`
-/// stream, when `shutdown` resolves.
+/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap), and
+/// alarm messages being delivered as long. Starts the background tasks (poller, live feed,
+/// notifier) and stops them, and every open `/live` stream, when `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -153,12 +164,22 @@ pub async fn serve(
     let _background = Background::start(&state);
     let token = state.shutdown.clone();
     let limits = server::Limits::from_settings(&state.settings);
+    // From the shutdown signal on, alarm messages in flight get the same grace as requests.
+    let (notifier, grace, signalled, stopped) =
+        (state.notifier.clone(), limits.shutdown_grace, token.clone(), token.clone());
+    let deliveries = tokio::spawn(async move {
+        signalled.cancelled().await;
+        notifier.finish_deliveries(grace).await
+    });
     let app = api::router(state);
     let signal = async move {
         shutdown.await;
         token.cancel();
     };
-    server::run(listener, app, limits, signal).await
+    let served = server::run(listener, app, limits, signal).await;
+    stopped.cancel();
+    let _ = deliveries.await;
+    served
 }
 
 /// The background tasks of a serving process; dropping it stops them.

@@ -99,6 +99,7 @@ impl From<&AppState> for crate::live::LiveContext {
             interval: std::time::Duration::from_secs(s.settings.poll_interval_s),
             shutdown: s.shutdown.clone(),
             outbound: s.outbound.clone(),
+            db: s.db.clone(),
         }
     }
 }

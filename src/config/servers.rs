@@ -24,8 +24,28 @@ pub struct ServerConfig {
     /// Minutes per map.
     pub timelimit: i64,
     pub server_login: String,
+    /// `join`: this server's own join link, given as it is (overrides `join_url_template`).
+    pub join: Option<String>,
     /// Kacky ids in rotation order.
     pub maps: Vec<i64>,
+    /// This server's own `map_change_s` (seconds between maps assumed until learned), when
+    /// it differs from the others'.
+    pub map_change_s: Option<i64>,
+}
+
+impl ServerConfig {
+    /// The link of the dashboard's "Join" button: the server's own `join`, else `template`
+    /// (config.yaml `join_url_template`) with `{login}` replaced by `server_login` when both
+    /// are set, else `""` (the frontends hide the button then).
+    pub fn join_link(&self, template: &str) -> String {
+        match &self.join {
+            Some(own) => own.clone(),
+            None if !template.is_empty() && !self.server_login.is_empty() => {
+                template.replace("{login}", &self.server_login)
+            }
+            None => String::new(),
+        }
+    }
 }
 
 /// All configured servers, in file order.
@@ -115,6 +135,17 @@ fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, Co
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
+    let join = match get("join") {
+        None => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(v) => {
+            return Err(err(
+                "join",
+                format!("expected a link like trackmania://#join=login@Trackmania, found {}", describe(v)),
+            ))
+        }
+    };
     let maps = match get("maps") {
         Some(Value::Sequence(items)) => items
             .iter()
@@ -127,7 +158,21 @@ fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, Co
         None => Vec::new(),
         Some(v) => return Err(err("maps", format!("expected a list of kacky ids, found {}", describe(v)))),
     };
-    Ok(ServerConfig { name: name.to_owned(), server_number, difficulty, timelimit, server_login, maps })
+    let map_change_s = match get("map_change_s") {
+        None => None,
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|s| (0..=600).contains(&s)) => n.as_i64(),
+        Some(v) => return Err(err("map_change_s", format!("expected seconds from 0 to 600, found {}", describe(v)))),
+    };
+    Ok(ServerConfig {
+        name: name.to_owned(),
+        server_number,
+        difficulty,
+        timelimit,
+        server_login,
+        join,
+        maps,
+        map_change_s,
+    })
 }
 
 #[cfg(test)]
@@ -143,6 +188,23 @@ mod tests {
     }
 
     #[test]
+    fn join_links_come_from_the_server_or_the_template() {
+        let m: Mapping = serde_yaml::from_str(
+            "a: {server_number: 1, timelimit: 5, server_login: kk_a, join: 'tmtp://#join=own'}\n\
+             b: {server_number: 2, timelimit: 5, server_login: kk_b}\n\
+             c: {server_number: 3, timelimit: 5}\n",
+        )
+        .unwrap();
+        let s = Servers::from_mapping("servers.yaml", m).unwrap();
+        let links: Vec<String> = s.list.iter().map(|s| s.join_link("tmtp://#join={login}")).collect();
+        assert_eq!(links, ["tmtp://#join=own", "tmtp://#join=kk_b", ""]);
+        let links: Vec<String> = s.list.iter().map(|s| s.join_link("")).collect();
+        assert_eq!(links, ["tmtp://#join=own", "", ""]);
+        let m: Mapping = serde_yaml::from_str("a: {server_number: 1, timelimit: 5, join: [x]}").unwrap();
+        assert!(Servers::from_mapping("servers.yaml", m).unwrap_err().to_string().contains("a.join"));
+    }
+
+    #[test]
     fn duplicate_numbers_and_bad_timelimit_are_refused() {
         let m: Mapping = serde_yaml::from_str(
             "a: {server_number: 1, timelimit: 5, maps: [1]}\nb: {server_number: 1, timelimit: 5, maps: [2]}",
@@ -152,5 +214,18 @@ mod tests {
         assert!(e.to_string().contains("b.server_number"), "{e}");
         let m: Mapping = serde_yaml::from_str("a: {server_number: 1, timelimit: 0, maps: [1]}").unwrap();
         assert!(Servers::from_mapping("servers.yaml", m).unwrap_err().to_string().contains("a.timelimit"));
+    }
+
+    #[test]
+    fn a_server_may_have_its_own_change_time() {
+        let m: Mapping = serde_yaml::from_str(
+            "a: {server_number: 1, timelimit: 5, maps: [1], map_change_s: 12}\nb: {server_number: 2, timelimit: 5}",
+        )
+        .unwrap();
+        let s = Servers::from_mapping("servers.yaml", m).unwrap();
+        assert_eq!((s.list[0].map_change_s, s.list[1].map_change_s), (Some(12), None));
+        let m: Mapping = serde_yaml::from_str("a: {server_number: 1, timelimit: 5, map_change_s: -1}").unwrap();
+        let e = Servers::from_mapping("servers.yaml", m).unwrap_err().to_string();
+        assert!(e.contains("a.map_change_s") && e.contains("0 to 600"), "{e}");
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 pub mod admin;
 pub mod alarms;
@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod seed;
 pub mod sheet;
 pub mod stream;
+pub mod tracks;
 pub mod users;
 pub mod wr;
 
@@ -87,7 +88,11 @@ impl Db {
         }
         enable_wal(path)?;
         let manager = SqliteConnectionManager::file(path).with_init(init_connection);
-        let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(10))
+            .event_handler(Box::new(crate::metrics::PoolEvents))
+            .build(manager)?;
         Ok(Self { pool })
     }
 
@@ -116,9 +121,30 @@ impl Db {
     }
 
     /// Applies pending migrations; returns the schema version afterwards.
+    ///
+    /// They run with foreign keys off, SQLite's procedure for rebuilding a table (a CHECK
+    /// cannot be changed in place, V5): dropping the old table must not cascade. So a
+    /// migration deletes dependent rows itself instead of relying on `ON DELETE CASCADE`, and
+    /// after the run `PRAGMA foreign_key_check` must find nothing (else this fails and the
+    /// server does not start).
     pub fn migrate(&self) -> Result<i64, DbError> {
         let mut conn = self.conn()?;
-        embedded::migrations::runner().run(&mut *conn)?;
+        // Outside a transaction, so the pragma takes effect; restored before the connection
+        // goes back to the pool, whatever happened.
+        conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
+        let ran = embedded::migrations::runner().run(&mut *conn).map_err(DbError::from).and_then(|_| {
+            let broken: Option<String> = conn
+                .query_row("SELECT \"table\" || ' row ' || rowid FROM pragma_foreign_key_check LIMIT 1", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match broken {
+                Some(row) => Err(DbError::Seed(format!("after the migrations, {row} points at a missing row"))),
+                None => Ok(()),
+            }
+        });
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        ran?;
         schema_version(&conn)
     }
 }
@@ -126,4 +152,28 @@ impl Db {
 /// The highest applied migration version.
 pub fn schema_version(conn: &Connection) -> Result<i64, DbError> {
     Ok(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Litestream's guidance (litestream.io/tips): WAL, `busy_timeout` 5 s (it takes short write
+    /// locks to checkpoint), `synchronous=NORMAL`. SQLite's own autocheckpoint stays on (1,000
+    /// pages): Litestream advises turning it off only for tens of thousands of write
+    /// transactions a second, and the binary must keep its WAL bounded without Litestream too.
+    /// `.ci/litestream` checks the combination under load.
+    #[test]
+    fn pooled_connections_follow_litestreams_guidance() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("kacky.db")).unwrap();
+        let conn = db.conn().unwrap();
+        let pragma =
+            |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, rusqlite::types::Value>(0));
+        use rusqlite::types::Value::{Integer, Text};
+        assert_eq!(pragma("journal_mode").unwrap(), Text("wal".into()));
+        assert_eq!(pragma("busy_timeout").unwrap(), Integer(5000));
+        assert_eq!(pragma("synchronous").unwrap(), Integer(1), "NORMAL");
+        assert_eq!(pragma("wal_autocheckpoint").unwrap(), Integer(1000));
+    }
 }

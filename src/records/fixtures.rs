@@ -26,12 +26,25 @@ impl Fixtures {
                 {"avg": 69.69, "fins": 20, "login": "amgreborn", "nick": "k$cba*$z$gm", "rank": 7},
                 {"avg": 134.0, "fins": 3, "login": "corkscrew", "nick": "corkscrew", "rank": 17}
             ]),
-            ["event", "leaderboard", _, _, login] => {
-                json!({"avg": 12.5, "fins": self.finished(login).count(), "login": login, "nick": login, "rank": 42})
+            // kacky-records-api's app.py: KK finds the login in its leaderboard (an object, `{}`
+            // when absent); KR answers a one-element list.
+            ["event", "leaderboard", t, _, login] => {
+                let row = json!({"avg": 12.5, "fins": self.finished(login).count(), "login": login, "nick": login, "rank": 42});
+                if t.eq_ignore_ascii_case("kk") {
+                    row
+                } else {
+                    json!([row])
+                }
             }
-            _ => return Upstream { status: 404, body: "\"not in the testing fixtures\"".into() },
+            // A map's leaderboard: KR only; KK answers a plain string there.
+            ["leaderboard", t, id] if t.eq_ignore_ascii_case("kr") && id.parse::<i64>().is_ok() => json!([
+                {"date": "2024-11-16T20:31:07", "login": "plastorex", "nickname": "sexyboii", "rank": 1, "score": 21_322, "uplay": "plastorex"},
+                {"date": "2024-11-17T09:02:44", "login": "simo_900", "nickname": "$abcsimo_$777900", "rank": 2, "score": 23_871, "uplay": "simo_900"}
+            ]),
+            ["leaderboard", _, _] => json!("KK not yet implemented"),
+            _ => return Upstream::new(404, "\"not in the testing fixtures\""),
         };
-        Upstream { status: 200, body: body.to_string() }
+        Upstream::new(200, body.to_string())
     }
 
     fn finished<'a>(&'a self, login: &str) -> impl Iterator<Item = i64> + 'a {

@@ -12,6 +12,11 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
+/// The newest migration's version: the schema after an upgrade.
+fn latest_version() -> i64 {
+    embedded::migrations::runner().get_migrations().iter().map(|m| i64::from(m.version())).max().unwrap()
+}
+
 /// A database at schema version 3 (before the unique index) in `dir`, as `kacky.db`.
 fn database_at_v3(dir: &std::path::Path) -> Connection {
     let mut conn = Connection::open(dir.join("kacky.db")).unwrap();
