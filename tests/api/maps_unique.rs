@@ -51,11 +51,6 @@ fn fill_with_duplicates(conn: &Connection) {
     .unwrap();
 }
 
-/// The newest migration: V4 and any added after it have run.
-fn latest_version() -> i64 {
-    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count() as i64
-}
-
 fn rows(conn: &Connection, sql: &str) -> Vec<Vec<i64>> {
     let mut st = conn.prepare(sql).unwrap();
     let n = st.column_count();

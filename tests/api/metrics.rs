@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use kacky_backend::clock::Clock;
-use kacky_backend::hashpool::HashPool;
+use kacky_backend::hashpool::{HashPool, Kind};
 use kacky_backend::live::poll_now;
 
 use crate::common::{spawn, TestApp};
@@ -164,12 +164,12 @@ async fn the_hashing_queue_depth_counts_waiting_jobs() {
     // The one thread is busy; three more jobs wait behind it.
     let busy = tokio::spawn({
         let pool = pool.clone();
-        async move { pool.run(move || wait.recv().ok()).await }
+        async move { pool.run(Kind::Login, move || wait.recv().ok()).await }
     });
     let waiting: Vec<_> = (0..3)
         .map(|i| {
             let pool = pool.clone();
-            tokio::spawn(async move { pool.run(move || i).await })
+            tokio::spawn(async move { pool.run(Kind::Login, move || i).await })
         })
         .collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -182,9 +182,9 @@ async fn the_hashing_queue_depth_counts_waiting_jobs() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     release.send(()).unwrap();
-    assert_eq!(busy.await.unwrap(), Some(Some(())));
+    assert_eq!(busy.await.unwrap(), Ok(Some(())));
     for (i, job) in waiting.into_iter().enumerate() {
-        assert_eq!(job.await.unwrap(), Some(i));
+        assert_eq!(job.await.unwrap(), Ok(i));
     }
 }
 
