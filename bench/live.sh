@@ -40,6 +40,9 @@ port: $PORT
 eventtype: KR
 edition: 4
 testing_mode: 1
+# Ideal simulated servers (no change time, no jitter, restarts or skips): every change is
+# announced at its start, so the delay measures the delivery, not the simulation.
+testing_map_change_s: 0
 loglevel: WARNING
 database: $WORK/kacky.db
 max_connections: 10000
@@ -90,7 +93,7 @@ echo
 grep '^change ' "$WORK/out.backend" | sed 's/^/backend /'
 printf '\n%-44s %12s %12s\n' figure backend ceiling
 for k in viewers_streaming viewers_refused viewers_failed viewers_ended_early connected_in_ms map_changes \
-         map_changes_seen_by_every_viewer map_change_worst_delay_ms probe_requests probe_p50_ms probe_p99_ms \
+         map_changes_seen_by_every_viewer map_change_worst_delay_ms map_change_worst_spread_ms probe_requests probe_p50_ms probe_p99_ms \
          probe_p999_ms probe_max_ms probe_max_at_s; do
   printf '%-44s %12s %12s\n' "$k" "$(get backend $k)" "$(get ceiling $k)"
 done

@@ -3,7 +3,8 @@
 //! Opens `viewers` connections (from source addresses 127.1.x.y, `per_address` each, so a
 //! per-client cap of that size is not hit), sends `GET /live` on each and reads the
 //! Server-Sent Events. For every `event: map` it notes when it arrived against the change's
-//! `start` (the instant the new map began): the delivery delay. Meanwhile a probe asks
+//! `start` (the instant the new map began): the delay; and the spread from the first viewer
+//! that got it to the last (the fan-out). Meanwhile a probe asks
 //! `probe_path` on its own keep-alive connection every 20 ms and records the latencies. After
 //! `seconds` it prints one `key=value` line per figure.
 //!
@@ -19,8 +20,17 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// Per map change (server, start): viewers that got it and the longest delay (ms).
-type Changes = Mutex<HashMap<(i64, String), (usize, i64)>>;
+/// Per map change (server, start): viewers that got it, the longest delay after `start`, and
+/// the first and last arrival (ms since the epoch).
+type Changes = Mutex<HashMap<(i64, String), Change>>;
+
+#[derive(Clone, Copy)]
+struct Change {
+    viewers: usize,
+    worst_delay: i64,
+    first: i64,
+    last: i64,
+}
 
 #[derive(Default)]
 struct Stats {
@@ -134,10 +144,14 @@ fn note(block: &str, arrived: DateTime<Utc>, changes: &Changes) {
     let (Some(server), Some(start)) = (v["server"].as_i64(), v["start"].as_str()) else { return };
     let Ok(at) = start.parse::<DateTime<Utc>>() else { return };
     let delay = (arrived - at).num_milliseconds();
+    let when = arrived.timestamp_millis();
     let mut changes = changes.lock().unwrap();
-    let entry = changes.entry((server, start.to_owned())).or_insert((0, i64::MIN));
-    entry.0 += 1;
-    entry.1 = entry.1.max(delay);
+    let fresh = Change { viewers: 0, worst_delay: i64::MIN, first: when, last: when };
+    let entry = changes.entry((server, start.to_owned())).or_insert(fresh);
+    entry.viewers += 1;
+    entry.worst_delay = entry.worst_delay.max(delay);
+    entry.first = entry.first.min(when);
+    entry.last = entry.last.max(when);
 }
 
 /// `GET path` every 20 ms on one keep-alive connection for `length`; the latencies, with
@@ -208,14 +222,17 @@ fn report(stats: &Stats, connected_in: Duration, probed: Vec<(Duration, Duration
     println!("viewers_ended_early={}", stats.ended.load(Ordering::Relaxed));
     println!("connected_in_ms={}", connected_in.as_millis());
     println!("map_changes={}", changes.len());
-    let complete = changes.values().filter(|(n, _)| *n == streaming).count();
+    let complete = changes.values().filter(|c| c.viewers == streaming).count();
     println!("map_changes_seen_by_every_viewer={complete}");
-    let worst = changes.values().map(|(_, d)| *d).max().unwrap_or(0);
+    let worst = changes.values().map(|c| c.worst_delay).max().unwrap_or(0);
     println!("map_change_worst_delay_ms={worst}");
+    let spread = changes.values().map(|c| c.last - c.first).max().unwrap_or(0);
+    println!("map_change_worst_spread_ms={spread}");
     let mut by_start: Vec<_> = changes.iter().collect();
     by_start.sort_by(|a, b| a.0 .1.cmp(&b.0 .1).then(a.0 .0.cmp(&b.0 .0)));
-    for ((server, start), (n, delay)) in by_start {
-        println!("change server={server} start={start} viewers={n} worst_delay_ms={delay}");
+    for ((server, start), c) in by_start {
+        let (n, delay, spread) = (c.viewers, c.worst_delay, c.last - c.first);
+        println!("change server={server} start={start} viewers={n} worst_delay_ms={delay} spread_ms={spread}");
     }
     println!("probe_requests={}", latencies.len());
     println!("probe_p50_ms={:.2}", percentile(&latencies, 0.50));
