@@ -48,6 +48,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod event;
+pub mod finishes;
 pub mod hashpool;
 pub mod import;
 pub mod live;
@@ -94,9 +95,18 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
     let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
+    // The testing fixtures' leaderboards start at the stored world records.
+    let current_wrs = db::maps::sheet(&*db.conn()?, settings.eventtype, Some(settings.edition.get()), None)?
+        .into_iter()
+        .filter_map(|m| Some((m.kacky_id, (m.wr_score?, m.wr_login))))
+        .collect();
+    if settings.demo {
+        finishes::follow_demo_players(&mut *db.conn()?, clock.now())?;
+    }
+    let finishes = finishes::Finishes::new(settings.records_rate_per_min, settings.discord_finish_webhook_url.is_set());
     Ok(AppState::new(api::state::AppStateInner {
         records: Arc::new(records::Records::new(
-            records::RecordsClient::from_settings(&settings, current_ids),
+            records::RecordsClient::from_settings(&settings, current_ids).simulating(clock.clone(), current_wrs),
             db.clone(),
             (settings.eventtype, settings.edition),
         )),
@@ -113,6 +123,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         window,
         live,
         notifier: notify::Notifier::new(settings_webhook.expose()),
+        finishes,
         live_streams: Arc::new(tokio::sync::Semaphore::new(live_max_streams.min(tokio::sync::Semaphore::MAX_PERMITS))),
         shutdown: tokio_util::sync::CancellationToken::new(),
     }))
@@ -151,15 +162,18 @@ pub struct Background {
     _poller: live::PollerGuard,
     _feed: live::feed::FeedGuard,
     _notifier: notify::NotifierGuard,
+    _follower: finishes::FollowerGuard,
 }
 
 impl Background {
-    /// Starts the game-server poller, the live feed and the notifier on the current runtime.
+    /// Starts the game-server poller, the live feed, the notifier and the finish follower on the
+    /// current runtime.
     pub fn start(state: &AppState) -> Self {
         Self {
             _poller: live::poller::start(state.into()),
             _feed: live::feed::start(state.into()),
             _notifier: notify::start(state.into()),
+            _follower: finishes::start(state.into()),
         }
     }
 }

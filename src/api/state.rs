@@ -52,6 +52,8 @@ pub struct AppStateInner {
     pub dummy_hash: Arc<str>,
     /// Alarm notifications (Discord), woken when alarms change.
     pub notifier: crate::notify::Notifier,
+    /// The finish feed: `/live` subscribers, the Discord poster, its health.
+    pub finishes: crate::finishes::Finishes,
     /// One permit per open `/live` stream (`live_max_streams`).
     pub live_streams: Arc<tokio::sync::Semaphore>,
     /// Cancelled when the server shuts down: `/live` streams and background tasks end.
@@ -96,6 +98,27 @@ impl From<&AppState> for crate::notify::NotifyContext {
             eventtype: s.settings.eventtype,
             edition: s.settings.edition,
             lead: chrono::Duration::minutes(s.settings.alarm_lead_minutes),
+        }
+    }
+}
+
+/// The finish follower's share of the state.
+impl From<&AppState> for crate::finishes::FollowContext {
+    fn from(s: &AppState) -> Self {
+        let cache = s.cache.clone();
+        let t = s.settings.eventtype;
+        Self {
+            finishes: s.finishes.clone(),
+            records: s.records.client.clone(),
+            db: s.db.clone(),
+            clock: s.clock.clone(),
+            window: s.window,
+            shutdown: s.shutdown.clone(),
+            event: (t, s.settings.edition),
+            milestones: s.settings.finish_milestones.clone().into(),
+            follows: crate::finishes::follows(t),
+            wr_lookups: crate::finishes::wr_lookups(t),
+            data_changed: std::sync::Arc::new(move || cache.invalidate()),
         }
     }
 }

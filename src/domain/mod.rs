@@ -4,13 +4,16 @@
 //!
 //! - [`EventType`], [`Edition`], [`KackyId`]: which event and which map;
 //! - [`Difficulty`]: a player's own 0–6 rating of a map;
+//! - [`FinishKind`] and [`FinishItem`]: the finish feed's happenings;
 //! - [`UserName`] and [`NewPassword`]: the account rules, written once, with the name keys
 //!   ([`username_key`], [`lookalike_key`]).
 
 mod event;
+mod finish;
 mod user;
 
 pub use event::{Difficulty, Edition, EditionSel, EventType, KackyId};
+pub use finish::{FinishItem, FinishKind};
 pub use user::{
     is_hidden_char, legacy_username_key, lookalike_key, username_key, username_key_rule, NewPassword, UserName,
     LEGACY_KEY_PREFIX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX,

@@ -103,7 +103,13 @@ impl RecordsClient {
             .proxy(None)
             .build()
             .into();
-        let fixtures = s.testing_mode.then_some(Fixtures { edition: s.edition.get(), ids: current_ids });
+        let fixtures = s.testing_mode.then(|| Fixtures {
+            edition: s.edition.get(),
+            ids: current_ids,
+            clock: crate::clock::Clock::system(),
+            boot: chrono::Utc::now(),
+            wrs: Default::default(),
+        });
         Self {
             agent,
             base: s.records_api_url.trim_end_matches('/').to_owned(),
@@ -118,6 +124,18 @@ impl RecordsClient {
         }
     }
 
+    /// In testing mode: the fixtures' simulated event runs on `clock` from its current time on,
+    /// with the leaderboards starting at the stored world records `wrs` (kacky id → score,
+    /// holder). No effect otherwise.
+    pub fn simulating(mut self, clock: crate::clock::Clock, wrs: std::collections::HashMap<i64, (i64, String)>) -> Self {
+        if let Some(f) = &mut self.fixtures {
+            f.boot = clock.now();
+            f.clock = clock;
+            f.wrs = wrs;
+        }
+        self
+    }
+
     /// GET `<base>/<segments…>?<query>`, each segment percent-encoded. Successful answers come
     /// from the cache for 30 s; concurrent misses of one URL make one upstream call. Blocking
     /// (network): call off the async runtime.
@@ -129,7 +147,7 @@ impl RecordsClient {
         };
         let fetched = self.cache.try_get_with(url.clone(), || {
             let result = match &self.fixtures {
-                Some(f) => Ok(f.answer(segments)),
+                Some(f) => Ok(f.answer(segments, query)),
                 None => self.fetch(&url),
             };
             self.note(&result);
@@ -139,6 +157,28 @@ impl RecordsClient {
             }
         });
         fetched.or_else(|e: Arc<NotCached>| e.0.clone())
+    }
+
+    /// GET like [`Self::get`], but always asking the upstream (the finish follower must see
+    /// every change, and it keeps its own budget); a successful answer refreshes the cache for
+    /// the pages. Blocking (network): call off the async runtime.
+    pub fn get_fresh(&self, segments: &[String], query: Option<&str>) -> Result<Upstream, RecordsError> {
+        let path = encode_path(segments)?;
+        let url = match query {
+            Some(q) if !q.is_empty() => format!("{}/{path}?{q}", self.base),
+            _ => format!("{}/{path}", self.base),
+        };
+        let result = match &self.fixtures {
+            Some(f) => Ok(f.answer(segments, query)),
+            None => self.fetch(&url),
+        };
+        self.note(&result);
+        if let Ok(up) = &result {
+            if up.ok() {
+                self.cache.insert(url, up.clone());
+            }
+        }
+        result
     }
 
     fn fetch(&self, url: &str) -> Result<Upstream, RecordsError> {
