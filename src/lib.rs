@@ -55,6 +55,7 @@ pub mod live;
 pub mod mail;
 pub mod mapcsv;
 pub mod notify;
+pub mod oauth;
 pub mod ratelimit;
 pub mod records;
 pub mod server;
@@ -103,6 +104,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     if settings.demo {
         finishes::follow_demo_players(&mut *db.conn()?, clock.now())?;
     }
+    let oauth = oauth::DiscordOAuth::from_settings(&settings).map(Arc::new);
     let finishes = finishes::Finishes::new(settings.records_rate_per_min, settings.discord_finish_webhook_url.is_set());
     Ok(AppState::new(api::state::AppStateInner {
         records: Arc::new(records::Records::new(
@@ -124,6 +126,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         live,
         notifier: notify::Notifier::new(settings_webhook.expose()),
         finishes,
+        oauth,
         live_streams: Arc::new(tokio::sync::Semaphore::new(live_max_streams.min(tokio::sync::Semaphore::MAX_PERMITS))),
         shutdown: tokio_util::sync::CancellationToken::new(),
     }))

@@ -27,6 +27,8 @@ mod accounts;
 mod admin;
 mod bots;
 mod calendar;
+mod discord;
+mod finishes;
 mod health;
 mod live;
 mod public;
@@ -35,6 +37,7 @@ mod reset;
 mod schedule;
 mod sheet;
 mod streamer;
+mod worldrecords;
 
 pub use error::ApiError;
 pub use state::AppState;
@@ -87,6 +90,9 @@ pub fn router(state: AppState) -> Router {
         .merge(schedule::router())
         .merge(calendar::router())
         .merge(bots::router())
+        .merge(finishes::router())
+        .merge(worldrecords::router())
+        .merge(discord::router())
         .merge(health::router())
         .split_for_parts();
     routes

@@ -341,13 +341,15 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
 }
 
 /// `GET /live`: Server-Sent Events. First `event: snapshot` (the `servers` of
-/// `/schedule?hours=1`), then `event: map` for every change of a server's current map, and a
-/// keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once (then 503);
+/// `/schedule?hours=1`), then `event: map` for every change of a server's current map and
+/// `event: finish` for every happening of the finish feed, and a keep-alive comment every
+/// `live_keepalive_s`. At most `live_max_streams` at once (then 503);
 /// a subscriber that falls behind is dropped; every stream ends when the server shuts down.
 #[utoipa::path(get, path = "/live", tag = "schedule",
-    summary = "Server-Sent Events: the servers' plays, then every change of a server's current map",
+    summary = "Server-Sent Events: the servers' plays, then every change of a server's current map and every finish",
     description = "First `event: snapshot` with the `servers` of `/schedule?hours=1` as JSON, then `event: map` \
-        with a JSON object for every change of a server's current map, and a keep-alive comment every \
+        with a JSON object for every change of a server's current map, `event: finish` with the item of \
+        `/finishes` for every happening of the finish feed, and a keep-alive comment every \
         `live_keepalive_s` (15 s). The stream does not end by itself: a subscriber that falls behind is dropped, \
         and every stream ends when the server shuts down.",
     responses(
@@ -362,22 +364,25 @@ async fn live(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Re
     })?;
     // Subscribe before taking the snapshot, so no change falls between the two.
     let changes = state.live.subscribe();
+    let finishes = state.finishes.subscribe();
     let timetable = state.live.timetable(state.window, state.clock.now());
     let snapshot = Event::default().event("snapshot").json_data(servers_json(timetable.servers_within(1)));
     let snapshot = snapshot.unwrap_or_else(|_| Event::default().event("snapshot").data("[]"));
     let shutdown = state.shutdown.clone();
-    let updates = stream::unfold((changes, shutdown, permit), |(mut changes, shutdown, permit)| async move {
-        tokio::select! {
-            () = shutdown.cancelled() => None,
+    let updates = stream::unfold((changes, finishes, shutdown, permit), |(mut changes, mut finishes, shutdown, permit)| async move {
+        let event = tokio::select! {
+            () = shutdown.cancelled() => return None,
             change = changes.recv() => match change {
-                Ok(change) => {
-                    let event = Event::default().event("map").json_data(change).unwrap_or_default();
-                    Some((Ok(event), (changes, shutdown, permit)))
-                }
+                Ok(change) => Event::default().event("map").json_data(change).unwrap_or_default(),
                 // Lagged: dropped rather than waited for. Closed: the feed is gone.
-                Err(_) => None,
+                Err(_) => return None,
             },
-        }
+            item = finishes.recv() => match item {
+                Ok(item) => Event::default().event("finish").json_data(item).unwrap_or_default(),
+                Err(_) => return None,
+            },
+        };
+        Some((Ok(event), (changes, finishes, shutdown, permit)))
     });
     let stream = stream::once(async move { Ok(snapshot) }).chain(updates);
     let keep_alive = KeepAlive::new().interval(Duration::from_secs(state.settings.live_keepalive_s));

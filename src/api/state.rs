@@ -52,6 +52,8 @@ pub struct AppStateInner {
     pub dummy_hash: Arc<str>,
     /// Alarm notifications (Discord), woken when alarms change.
     pub notifier: crate::notify::Notifier,
+    /// The Discord account link (OAuth2), when configured.
+    pub oauth: Option<Arc<crate::oauth::DiscordOAuth>>,
     /// The finish feed: `/live` subscribers, the Discord poster, its health.
     pub finishes: crate::finishes::Finishes,
     /// One permit per open `/live` stream (`live_max_streams`).

@@ -3,11 +3,25 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-/// Stores a new link flow's state hash for the user, dropping expired ones on the way.
-pub fn put_state(conn: &Connection, user_id: i64, state_hash: &str, now: i64, not_before: i64) -> rusqlite::Result<()> {
+/// Stores a new link flow's state hash for the user, dropping expired ones on the way and the
+/// user's oldest beyond the newest `open` (so no account can fill the table).
+pub fn put_state(
+    conn: &Connection,
+    user_id: i64,
+    state_hash: &str,
+    now: i64,
+    not_before: i64,
+    open: i64,
+) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM discord_link_states WHERE created_at < ?1")?.execute([not_before])?;
     conn.prepare_cached("INSERT INTO discord_link_states (state_hash, user_id, created_at) VALUES (?1, ?2, ?3)")?
         .execute(params![state_hash, user_id, now])?;
+    conn.prepare_cached(
+        "DELETE FROM discord_link_states WHERE user_id = ?1 AND state_hash <> ?3 AND state_hash NOT IN \
+         (SELECT state_hash FROM discord_link_states WHERE user_id = ?1 AND state_hash <> ?3 \
+          ORDER BY created_at DESC, state_hash LIMIT ?2 - 1)",
+    )?
+    .execute(params![user_id, open, state_hash])?;
     Ok(())
 }
 

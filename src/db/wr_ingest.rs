@@ -135,17 +135,27 @@ pub struct Stored {
     pub record: Record,
 }
 
+const STORED: &str = "SELECT m.id, e.type, e.edition, m.kacky_id_int, m.map_version, m.tmx_id, m.tm_uid, \
+       w.score, w.login, w.nickname, w.source, w.date \
+     FROM worldrecords w JOIN maps m ON m.id = w.map_id JOIN events e ON e.id = m.event_id";
+
 /// The world records of type `t` (every type when `None`), only the reset ones with
 /// `reset_only`, by type, kacky id and version.
 pub fn list(conn: &Connection, t: Option<EventType>, reset_only: bool) -> rusqlite::Result<Vec<Stored>> {
-    let mut st = conn.prepare_cached(
-        "SELECT m.id, e.type, e.edition, m.kacky_id_int, m.map_version, m.tmx_id, m.tm_uid, \
-                w.score, w.login, w.nickname, w.source, w.date \
-         FROM worldrecords w JOIN maps m ON m.id = w.map_id JOIN events e ON e.id = m.event_id \
-         WHERE (?1 IS NULL OR e.type = ?1) AND (?2 = 0 OR w.score = ?3) \
-         ORDER BY e.type, m.kacky_id_int, m.map_version, e.edition",
-    )?;
-    let rows = st.query_map(params![t.map(EventType::as_upper), reset_only, RESET_SCORE], |r| {
+    let mut st = conn.prepare_cached(&format!(
+        "{STORED} WHERE (?1 IS NULL OR e.type = ?1) AND (?2 = 0 OR w.score = ?3) \
+         ORDER BY e.type, m.kacky_id_int, m.map_version, e.edition"
+    ))?;
+    let rows = st.query_map(params![t.map(EventType::as_upper), reset_only, RESET_SCORE], stored)?;
+    rows.collect()
+}
+
+/// The world record of one map.
+pub fn of_map(conn: &Connection, map_id: i64) -> rusqlite::Result<Option<Stored>> {
+    conn.prepare_cached(&format!("{STORED} WHERE m.id = ?1"))?.query_row([map_id], stored).optional()
+}
+
+fn stored(r: &rusqlite::Row) -> rusqlite::Result<Stored> {
         let t: String = r.get(1)?;
         Ok(Stored {
             map: MapRef {
@@ -165,8 +175,6 @@ pub fn list(conn: &Connection, t: Option<EventType>, reset_only: bool) -> rusqli
                 date: r.get(11)?,
             },
         })
-    })?;
-    rows.collect()
 }
 
 /// The maps of an event with their version, by kacky id: what the follower looks up.
