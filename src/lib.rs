@@ -166,6 +166,7 @@ pub struct Background {
     _feed: live::feed::FeedGuard,
     _notifier: notify::NotifierGuard,
     _follower: finishes::FollowerGuard,
+    _poster: notify::finishes::PosterGuard,
 }
 
 impl Background {
@@ -177,6 +178,7 @@ impl Background {
             _feed: live::feed::start(state.into()),
             _notifier: notify::start(state.into()),
             _follower: finishes::start(state.into()),
+            _poster: notify::finishes::start(state.into()),
         }
     }
 }

@@ -71,6 +71,14 @@ impl AppState {
         self.hasher.run(f).await.ok_or_else(gone)
     }
 
+    /// Who Discord messages may ping: only verified ids when the account link is configured.
+    pub fn mention_rules(&self) -> crate::notify::mentions::MentionRules {
+        crate::notify::mentions::MentionRules {
+            verified_only: self.oauth.is_some(),
+            per_hour: self.settings.discord_mentions_per_hour,
+        }
+    }
+
     /// Whether the current event's window is open at `now`.
     pub fn event_running(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
         self.window.is_some_and(|w| w.is_active(now))
@@ -121,6 +129,22 @@ impl From<&AppState> for crate::finishes::FollowContext {
             follows: crate::finishes::follows(t),
             wr_lookups: crate::finishes::wr_lookups(t),
             data_changed: std::sync::Arc::new(move || cache.invalidate()),
+        }
+    }
+}
+
+/// The finish poster's share of the state.
+impl From<&AppState> for crate::notify::finishes::PosterContext {
+    fn from(s: &AppState) -> Self {
+        let url = s.settings.discord_finish_webhook_url.expose();
+        Self {
+            finishes: s.finishes.clone(),
+            db: s.db.clone(),
+            clock: s.clock.clone(),
+            shutdown: s.shutdown.clone(),
+            webhook: (!url.is_empty()).then(|| crate::notify::discord::Webhook::new(url)),
+            event: (s.settings.eventtype, s.settings.edition),
+            mentions: s.mention_rules(),
         }
     }
 }

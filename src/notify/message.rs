@@ -42,7 +42,7 @@ pub fn discord_id(field: &str) -> Option<&str> {
 }
 
 /// Text from players or admins, made inert: no markdown, no mention syntax, one line.
-fn inert(text: &str) -> String {
+pub fn inert(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -13,6 +13,9 @@
 //! planner, the API or other plays' messages.
 
 pub mod discord;
+pub mod finish_message;
+pub mod finishes;
+pub mod mentions;
 pub mod message;
 
 use std::collections::BTreeMap;
