@@ -9,6 +9,7 @@ mod binary;
 mod caching;
 mod connections;
 mod crash;
+mod finishes;
 mod import;
 mod live;
 mod maps_unique;

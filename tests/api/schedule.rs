@@ -260,13 +260,13 @@ async fn calendar_feed_parses_rotates_and_goes_with_the_account() {
 }
 
 /// A `/live` client reading events off a real socket.
-struct Sse {
+pub(crate) struct Sse {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Sse {
-    async fn connect(app: &TestApp) -> Self {
+    pub(crate) async fn connect(app: &TestApp) -> Self {
         let response = app.client.get(app.url("/live")).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -274,7 +274,7 @@ impl Sse {
     }
 
     /// The next block (event or comment), within `wait`.
-    async fn next(&mut self, wait: Duration) -> Option<String> {
+    pub(crate) async fn next(&mut self, wait: Duration) -> Option<String> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -288,7 +288,7 @@ impl Sse {
     }
 
     /// The next `event: <name>` within `wait`, skipping comments; its data as JSON.
-    async fn event(&mut self, name: &str, wait: Duration) -> Option<Value> {
+    pub(crate) async fn event(&mut self, name: &str, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let block = self.next(deadline - tokio::time::Instant::now()).await?;
