@@ -21,3 +21,4 @@ mod public;
 mod records;
 mod schedule;
 mod streamer;
+mod worldrecords;
