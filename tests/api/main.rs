@@ -9,6 +9,7 @@ mod binary;
 mod caching;
 mod connections;
 mod crash;
+mod discord_link;
 mod finishes;
 mod import;
 mod live;
