@@ -585,11 +585,15 @@ fn http_url(cfg: &Source, key: &str, default: &str) -> Result<String, ConfigErro
 /// `[15, 25, 40, 50]` when unset, none with an empty list.
 fn milestones(cfg: &Source) -> Result<Vec<i64>, ConfigError> {
     let key = "finish_milestones";
-    let expected = |found: String| cfg.err(key, format!("expected a list of positive whole numbers like [15, 25, 40, 50], found {found}"));
+    let expected = |found: String| {
+        cfg.err(key, format!("expected a list of positive whole numbers like [15, 25, 40, 50], found {found}"))
+    };
     let items: Vec<Value> = match cfg.get(key) {
         None => return Ok(vec![15, 25, 40, 50]),
         Some(Value::Sequence(items)) => items.clone(),
-        Some(Value::String(s)) => s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| Value::String(x.to_owned())).collect(),
+        Some(Value::String(s)) => {
+            s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| Value::String(x.to_owned())).collect()
+        }
         Some(Value::Number(n)) => vec![Value::Number(n.clone())],
         Some(other) => return Err(expected(describe(other))),
     };

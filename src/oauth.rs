@@ -95,8 +95,11 @@ impl DiscordOAuth {
     }
 
     fn exchange(&self, code: &str) -> Result<String, OAuthError> {
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.client_id, self.client_secret.expose()));
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.client_id,
+            self.client_secret.expose()
+        ));
         let response = self
             .agent
             .post(format!("{}/api/v10/oauth2/token", self.base))
@@ -140,9 +143,10 @@ impl DiscordOAuth {
 
 /// The account in an answer of `/users/@me`: the id must be a snowflake.
 fn user(body: &Value) -> Option<DiscordUser> {
-    let id = body.get("id").and_then(Value::as_str).filter(|id| {
-        (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
-    })?;
+    let id = body
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()))?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
     let name = text("global_name").or_else(|| text("username")).unwrap_or(id);
     Some(DiscordUser { id: id.to_owned(), name: name.chars().filter(|c| !c.is_control()).take(100).collect() })

@@ -48,7 +48,9 @@ fn configured(state: &AppState) -> Result<&DiscordOAuth, ApiError> {
 #[derive(Serialize, ToSchema)]
 struct AuthorizeUrl {
     /// Discord's authorize page (scope `identify`) with a one-time `state`, valid 10 minutes
-    #[schema(examples("https://discord.com/oauth2/authorize?response_type=code&client_id=123&scope=identify&state=…"))]
+    #[schema(examples(
+        "https://discord.com/oauth2/authorize?response_type=code&client_id=123&scope=identify&state=…"
+    ))]
     url: String,
 }
 
@@ -139,9 +141,14 @@ struct LinkedAccount {
 }
 
 async fn link(state: &AppState, q: &HashMap<String, String>) -> Result<Outcome, ApiError> {
-    let fail = |status, reason, message: &str| Ok(Outcome { status, reason, message: message.to_owned(), linked: None });
+    let fail =
+        |status, reason, message: &str| Ok(Outcome { status, reason, message: message.to_owned(), linked: None });
     let Some(secret) = q.get("state").filter(|s| !s.is_empty() && s.len() <= 128) else {
-        return fail(StatusCode::BAD_REQUEST, "unknown_state", "This link request is unknown: start again from your profile.");
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "unknown_state",
+            "This link request is unknown: start again from your profile.",
+        );
     };
     let (hash, now) = (sha256_hex(secret), state.clock.now());
     let not_before = (now - Duration::minutes(STATE_MINUTES)).timestamp();
@@ -188,10 +195,7 @@ fn answer(state: &AppState, headers: &HeaderMap, o: Outcome) -> Response {
         };
         return Redirect::to(&format!("{done}{join}{query}")).into_response();
     }
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+    let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_html {
         let page = format!(
             "<!doctype html><meta charset=\"utf-8\"><title>Discord link</title><p>{}</p>",

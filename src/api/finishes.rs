@@ -41,14 +41,13 @@ struct FinishPage {
 }
 
 fn query(q: &HashMap<String, String>) -> Result<Query, ApiError> {
-    let since = match q.get("since").map(|s| s.trim()) {
-        None | Some("") => 0,
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::bad_request(format!("`since` must be a happening id (0 or more), got \"{s}\"")))?,
-    };
+    let since =
+        match q.get("since").map(|s| s.trim()) {
+            None | Some("") => 0,
+            Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::bad_request(format!("`since` must be a happening id (0 or more), got \"{s}\""))
+            })?,
+        };
     let limit = match q.get("limit").map(|s| s.trim()) {
         None | Some("") => DEFAULT_LIMIT,
         Some(s) => s.parse::<i64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
@@ -125,7 +124,9 @@ async fn followed_answer(state: &AppState) -> Result<Followed, ApiError> {
     let t = state.settings.eventtype;
     let (logins, accounts) = state
         .db
-        .run(move |c| Ok::<_, rusqlite::Error>((db::finishes::admin_followed(c)?, db::finishes::opted_in_accounts(c, t)?)))
+        .run(move |c| {
+            Ok::<_, rusqlite::Error>((db::finishes::admin_followed(c)?, db::finishes::opted_in_accounts(c, t)?))
+        })
         .await?;
     Ok(Followed { logins, accounts })
 }

@@ -369,21 +369,24 @@ async fn live(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Re
     let snapshot = Event::default().event("snapshot").json_data(servers_json(timetable.servers_within(1)));
     let snapshot = snapshot.unwrap_or_else(|_| Event::default().event("snapshot").data("[]"));
     let shutdown = state.shutdown.clone();
-    let updates = stream::unfold((changes, finishes, shutdown, permit), |(mut changes, mut finishes, shutdown, permit)| async move {
-        let event = tokio::select! {
-            () = shutdown.cancelled() => return None,
-            change = changes.recv() => match change {
-                Ok(change) => Event::default().event("map").json_data(change).unwrap_or_default(),
-                // Lagged: dropped rather than waited for. Closed: the feed is gone.
-                Err(_) => return None,
-            },
-            item = finishes.recv() => match item {
-                Ok(item) => Event::default().event("finish").json_data(item).unwrap_or_default(),
-                Err(_) => return None,
-            },
-        };
-        Some((Ok(event), (changes, finishes, shutdown, permit)))
-    });
+    let updates = stream::unfold(
+        (changes, finishes, shutdown, permit),
+        |(mut changes, mut finishes, shutdown, permit)| async move {
+            let event = tokio::select! {
+                () = shutdown.cancelled() => return None,
+                change = changes.recv() => match change {
+                    Ok(change) => Event::default().event("map").json_data(change).unwrap_or_default(),
+                    // Lagged: dropped rather than waited for. Closed: the feed is gone.
+                    Err(_) => return None,
+                },
+                item = finishes.recv() => match item {
+                    Ok(item) => Event::default().event("finish").json_data(item).unwrap_or_default(),
+                    Err(_) => return None,
+                },
+            };
+            Some((Ok(event), (changes, finishes, shutdown, permit)))
+        },
+    );
     let stream = stream::once(async move { Ok(snapshot) }).chain(updates);
     let keep_alive = KeepAlive::new().interval(Duration::from_secs(state.settings.live_keepalive_s));
     Ok(Sse::new(stream).keep_alive(keep_alive))

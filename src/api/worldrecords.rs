@@ -155,7 +155,9 @@ fn version(m: &Map<String, Value>) -> Result<Option<String>, ApiError> {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(s)) => s.trim().to_ascii_lowercase(),
-        Some(v) => return Err(ApiError::bad_request(format!("`version` must be a string or a number, got {}", kind(v)))),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!("`version` must be a string or a number, got {}", kind(v))))
+        }
     };
     let n = raw.trim_start_matches('[').trim_end_matches(']').trim_start_matches('v');
     match n.parse::<u32>() {

@@ -95,10 +95,23 @@ fn place(tmp: &Path, target: &Path, force: bool) -> Result<(), BackupError> {
     }
 }
 
-/// `PRAGMA integrity_check`: anything but the single row `ok` is corruption.
+/// `PRAGMA integrity_check`: anything but the single row `ok` is corruption, and so is a
+/// check that cannot even run because SQLite finds the file malformed (a damaged schema page).
 fn integrity_check(conn: &Connection, path: &Path) -> Result<(), BackupError> {
-    let mut st = conn.prepare("PRAGMA integrity_check")?;
-    let lines = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    let run = || -> rusqlite::Result<Vec<String>> {
+        let mut st = conn.prepare("PRAGMA integrity_check")?;
+        let lines = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(lines)
+    };
+    let lines = match run() {
+        Ok(lines) => lines,
+        Err(rusqlite::Error::SqliteFailure(e, msg))
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) =>
+        {
+            vec![msg.unwrap_or_else(|| e.to_string())]
+        }
+        Err(e) => return Err(e.into()),
+    };
     if lines == ["ok"] {
         return Ok(());
     }

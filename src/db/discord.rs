@@ -94,7 +94,8 @@ pub fn take_mentions(
     tx.prepare_cached("DELETE FROM discord_mentions WHERE at < ?1")?.execute([since])?;
     let mut allowed = Vec::new();
     {
-        let mut count = tx.prepare_cached("SELECT COUNT(*) FROM discord_mentions WHERE discord_id = ?1 AND at >= ?2")?;
+        let mut count =
+            tx.prepare_cached("SELECT COUNT(*) FROM discord_mentions WHERE discord_id = ?1 AND at >= ?2")?;
         let mut add = tx.prepare_cached("INSERT INTO discord_mentions (discord_id, at) VALUES (?1, ?2)")?;
         for id in ids {
             let n: i64 = count.query_row(params![id, since], |r| r.get(0))?;

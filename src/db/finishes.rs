@@ -272,7 +272,8 @@ pub fn claim_pending(conn: &mut Connection, limit: i64, now: DateTime<Utc>) -> r
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
     {
-        let mut st = tx.prepare_cached("UPDATE finish_events SET discord = 'sending', discord_at = ?2 WHERE id = ?1")?;
+        let mut st =
+            tx.prepare_cached("UPDATE finish_events SET discord = 'sending', discord_at = ?2 WHERE id = ?1")?;
         for i in &items {
             st.execute(params![i.id, now.timestamp()])?;
         }

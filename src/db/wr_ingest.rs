@@ -156,25 +156,25 @@ pub fn of_map(conn: &Connection, map_id: i64) -> rusqlite::Result<Option<Stored>
 }
 
 fn stored(r: &rusqlite::Row) -> rusqlite::Result<Stored> {
-        let t: String = r.get(1)?;
-        Ok(Stored {
-            map: MapRef {
-                map_id: r.get(0)?,
-                event_type: EventType::parse(&t).unwrap_or(EventType::Kk),
-                edition: Edition::of(r.get(2)?),
-                kacky_id: r.get(3)?,
-                version: r.get(4)?,
-            },
-            tmx_id: r.get(5)?,
-            tm_uid: r.get(6)?,
-            record: Record {
-                score: r.get(7)?,
-                login: r.get(8)?,
-                nickname: r.get(9)?,
-                source: r.get(10)?,
-                date: r.get(11)?,
-            },
-        })
+    let t: String = r.get(1)?;
+    Ok(Stored {
+        map: MapRef {
+            map_id: r.get(0)?,
+            event_type: EventType::parse(&t).unwrap_or(EventType::Kk),
+            edition: Edition::of(r.get(2)?),
+            kacky_id: r.get(3)?,
+            version: r.get(4)?,
+        },
+        tmx_id: r.get(5)?,
+        tm_uid: r.get(6)?,
+        record: Record {
+            score: r.get(7)?,
+            login: r.get(8)?,
+            nickname: r.get(9)?,
+            source: r.get(10)?,
+            date: r.get(11)?,
+        },
+    })
 }
 
 /// The maps of an event with their version, by kacky id: what the follower looks up.

@@ -81,7 +81,7 @@ impl<P: Clone, M: Clone> RoundRobin<P, M> {
 
     /// The next job: the other queue's turn if it has work left, else this one's; `None` when
     /// both walks are done (refill them, then ask again).
-    pub fn next(&mut self) -> Option<Job<P, M>> {
+    pub fn next_job(&mut self) -> Option<Job<P, M>> {
         let player_left = self.next_player < self.players.len();
         let map_left = self.next_map < self.maps.len();
         let take_player = match (player_left, map_left) {
@@ -117,14 +117,14 @@ mod tests {
         let mut rr: RoundRobin<&str, i64> = RoundRobin::default();
         rr.set_players(vec!["a", "b", "c"]);
         rr.set_maps(vec![1]);
-        let jobs: Vec<_> = std::iter::from_fn(|| rr.next()).collect();
+        let jobs: Vec<_> = std::iter::from_fn(|| rr.next_job()).collect();
         assert_eq!(jobs, vec![Job::Player("a"), Job::Map(1), Job::Player("b"), Job::Player("c")]);
         assert!(rr.needs_players() && rr.needs_maps());
         // Refilled only the maps: the maps run alone.
         rr.set_maps(vec![1, 2]);
-        assert_eq!(rr.next(), Some(Job::Map(1)));
-        assert_eq!(rr.next(), Some(Job::Map(2)));
-        assert_eq!(rr.next(), None);
+        assert_eq!(rr.next_job(), Some(Job::Map(1)));
+        assert_eq!(rr.next_job(), Some(Job::Map(2)));
+        assert_eq!(rr.next_job(), None);
     }
 
     /// Over any stretch of slots, a player queue of n beside a busy map queue is served within
@@ -141,7 +141,7 @@ mod tests {
                 if rr.needs_maps() {
                     rr.set_maps((0..m).collect());
                 }
-                if let Some(Job::Player(p)) = rr.next() {
+                if let Some(Job::Player(p)) = rr.next_job() {
                     assert!(slot - last[p] <= worst_case_slots(n, m), "n={n} m={m} slot={slot}");
                     last[p] = slot;
                 }

@@ -110,7 +110,7 @@ async fn run(ctx: FollowContext) {
         }
         let (players, maps) = rr.sizes();
         ctx.finishes.note_running(true, players, maps);
-        let Some(job) = rr.next() else {
+        let Some(job) = rr.next_job() else {
             if !wait(&ctx, now + Duration::seconds(IDLE_S), true).await {
                 return;
             }
@@ -144,13 +144,19 @@ async fn wait(ctx: &FollowContext, at: DateTime<Utc>, on_followed: bool) -> bool
 async fn refill(ctx: &FollowContext, rr: &mut RoundRobin<Player, MapRef>) -> Result<(), DbError> {
     let (t, edition) = ctx.event;
     if rr.needs_players() {
-        let (logins, ids) =
-            ctx.db.run(move |c| Ok::<_, rusqlite::Error>((db::finishes::followed(c, t)?, db::current::ids(c, t, edition)?))).await?;
+        let (logins, ids) = ctx
+            .db
+            .run(move |c| Ok::<_, rusqlite::Error>((db::finishes::followed(c, t)?, db::current::ids(c, t, edition)?)))
+            .await?;
         let ids: Arc<[i64]> = ids.into();
         rr.set_players(logins.into_iter().map(|login| Player { login, ids: ids.clone() }).collect());
     }
     if rr.needs_maps() {
-        let maps = if ctx.wr_lookups { ctx.db.run(move |c| db::wr_ingest::event_maps(c, t, edition)).await? } else { Vec::new() };
+        let maps = if ctx.wr_lookups {
+            ctx.db.run(move |c| db::wr_ingest::event_maps(c, t, edition)).await?
+        } else {
+            Vec::new()
+        };
         rr.set_maps(maps);
     }
     Ok(())
@@ -173,9 +179,13 @@ async fn fetch(ctx: &FollowContext, segments: Vec<String>, query: Option<String>
 async fn poll_player(ctx: &FollowContext, p: Player, now: DateTime<Utc>) -> Result<(), String> {
     let (t, edition) = ctx.event;
     let segments = vec!["pb".to_owned(), p.login.clone(), t.as_upper().to_owned(), edition.to_string()];
-    let up = fetch(ctx, segments, None).await.map_err(|e| format!("personal bests of {}: {e}", p.login.escape_debug()))?;
+    let up =
+        fetch(ctx, segments, None).await.map_err(|e| format!("personal bests of {}: {e}", p.login.escape_debug()))?;
     let pbs = up.json().as_ref().and_then(|v| read_pbs(v, &p.ids)).ok_or_else(|| {
-        format!("personal bests of {}: the records API answered something that is not a JSON object", p.login.escape_debug())
+        format!(
+            "personal bests of {}: the records API answered something that is not a JSON object",
+            p.login.escape_debug()
+        )
     })?;
     let milestones = ctx.milestones.clone();
     let to_discord = ctx.finishes.to_discord();

@@ -120,10 +120,8 @@ async fn post(ctx: &PosterContext, webhook: &Webhook, items: Vec<FinishItem>) ->
             Ok::<_, rusqlite::Error>(by_login)
         })
         .await?;
-    let lines: Vec<(String, Vec<String>)> = items
-        .iter()
-        .map(|i| (line(&label, i), pings.get(&i.login).cloned().unwrap_or_default()))
-        .collect();
+    let lines: Vec<(String, Vec<String>)> =
+        items.iter().map(|i| (line(&label, i), pings.get(&i.login).cloned().unwrap_or_default())).collect();
     let mut rest = items.as_slice();
     for (body, n) in bodies(&lines) {
         let (these, later) = rest.split_at(n.min(rest.len()));

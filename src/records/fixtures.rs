@@ -106,7 +106,11 @@ impl Fixtures {
             let h = mix(login, id);
             // A quarter of the bests improve every ten minutes, three times at most.
             let first_step = at.unwrap_or(0) + (h % 600) as i64;
-            let steps = if h % 4 == 0 && elapsed >= first_step { ((elapsed - first_step) / 600 + 1).min(3) } else { 0 };
+            let steps = if h.is_multiple_of(4) && elapsed >= first_step {
+                ((elapsed - first_step) / 600 + 1).min(3)
+            } else {
+                0
+            };
             let score = 20_000 + id * 37 % 9_000 - steps * (150 + (h % 300) as i64);
             let rank = (1 + i % 7) as i64 - steps;
             let date = match at {
@@ -128,7 +132,7 @@ impl Fixtures {
         let h = mix("wr", id);
         let first = (h % 3600) as i64;
         let elapsed = self.elapsed();
-        let (score, holder, at) = if h % 4 == 0 && elapsed >= first {
+        let (score, holder, at) = if h.is_multiple_of(4) && elapsed >= first {
             let steps = (elapsed - first) / 2700 + 1;
             let holder = WR_HOLDERS[(steps as usize + id as usize) % WR_HOLDERS.len()].to_owned();
             (base - steps * 250, holder, self.boot + chrono::Duration::seconds(first + (steps - 1) * 2700))

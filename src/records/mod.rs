@@ -127,7 +127,11 @@ impl RecordsClient {
     /// In testing mode: the fixtures' simulated event runs on `clock` from its current time on,
     /// with the leaderboards starting at the stored world records `wrs` (kacky id → score,
     /// holder). No effect otherwise.
-    pub fn simulating(mut self, clock: crate::clock::Clock, wrs: std::collections::HashMap<i64, (i64, String)>) -> Self {
+    pub fn simulating(
+        mut self,
+        clock: crate::clock::Clock,
+        wrs: std::collections::HashMap<i64, (i64, String)>,
+    ) -> Self {
         if let Some(f) = &mut self.fixtures {
             f.boot = clock.now();
             f.clock = clock;

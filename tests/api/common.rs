@@ -163,7 +163,13 @@ impl TestApp {
     }
 
     /// A request with a JSON body (PUT, DELETE …) and an optional token.
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+        token: Option<&str>,
+    ) -> (u16, Value) {
         let mut req = self.client.request(method, self.url(path)).json(&body);
         if let Some(t) = token {
             req = req.bearer_auth(t);

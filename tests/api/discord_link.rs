@@ -25,7 +25,11 @@ struct FakeDiscord {
     token_calls: Arc<Mutex<Vec<HashMap<String, String>>>>,
 }
 
-async fn token(State(d): State<FakeDiscord>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    State(d): State<FakeDiscord>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     d.token_calls.lock().unwrap().push(form.clone());
     let basic = base64::engine::general_purpose::STANDARD.encode("4242:client-secret-x");
     let auth_ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Basic {basic}"));
@@ -38,7 +42,13 @@ async fn token(State(d): State<FakeDiscord>, headers: HeaderMap, Form(form): For
     let user = match code {
         "good-code" => "hunter",
         "other-code" => "other",
-        _ => return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": "Invalid \"code\" in request."}))).into_response(),
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": "invalid_grant", "error_description": "Invalid \"code\" in request."})),
+            )
+                .into_response()
+        }
     };
     Json(json!({"access_token": format!("at-{user}"), "token_type": "Bearer", "expires_in": 604800, "scope": "identify"}))
         .into_response()
@@ -46,10 +56,10 @@ async fn token(State(d): State<FakeDiscord>, headers: HeaderMap, Form(form): For
 
 async fn me(headers: HeaderMap) -> Response {
     match headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        Some("Bearer at-hunter") | Some("Bearer at-other") => {
-            Json(json!({"id": "123456789012345678", "username": "hunter", "global_name": "Hunter <3", "discriminator": "0"}))
-                .into_response()
-        }
+        Some("Bearer at-hunter") | Some("Bearer at-other") => Json(
+            json!({"id": "123456789012345678", "username": "hunter", "global_name": "Hunter <3", "discriminator": "0"}),
+        )
+        .into_response(),
         _ => StatusCode::UNAUTHORIZED.into_response(),
     }
 }

@@ -23,6 +23,9 @@ use crate::common::{spawn_with, Fake, Options, TestApp, SECRETS};
 use crate::live::t0;
 use crate::schedule::Sse;
 
+/// A request as the fake saw it: the clock time it arrived at and its path with the query.
+type Hit = (DateTime<Utc>, String);
+
 /// The fake records API: personal bests by login, leaderboards by kacky id, an outage switch,
 /// and every request with the clock time it arrived at.
 #[derive(Clone)]
@@ -31,7 +34,7 @@ pub(crate) struct Records {
     pbs: Arc<Mutex<HashMap<String, Value>>>,
     boards: Arc<Mutex<HashMap<i64, Value>>>,
     down: Arc<AtomicBool>,
-    hits: Arc<Mutex<Vec<(DateTime<Utc>, String)>>>,
+    hits: Arc<Mutex<Vec<Hit>>>,
 }
 
 impl Records {
@@ -41,7 +44,7 @@ impl Records {
     pub(crate) fn set_board(&self, id: i64, board: Value) {
         self.boards.lock().unwrap().insert(id, board);
     }
-    fn hits(&self) -> Vec<(DateTime<Utc>, String)> {
+    fn hits(&self) -> Vec<Hit> {
         self.hits.lock().unwrap().clone()
     }
     fn polls_of(&self, login: &str) -> usize {
@@ -56,7 +59,9 @@ async fn records_answer(State(r): State<Records>, OriginalUri(uri): OriginalUri)
     }
     let parts: Vec<&str> = uri.path().split('/').collect();
     match parts.as_slice() {
-        ["", "pb", login, _, _] => Json(r.pbs.lock().unwrap().get(*login).cloned().unwrap_or(json!({}))).into_response(),
+        ["", "pb", login, _, _] => {
+            Json(r.pbs.lock().unwrap().get(*login).cloned().unwrap_or(json!({}))).into_response()
+        }
         ["", "leaderboard", "kr", id] => {
             let id: i64 = id.parse().unwrap();
             Json(r.boards.lock().unwrap().get(&id).cloned().unwrap_or(json!([]))).into_response()
@@ -86,7 +91,10 @@ impl Discord {
     /// Every line posted, in order.
     pub(crate) fn lines(&self) -> Vec<String> {
         let bodies = self.delivered.lock().unwrap().clone();
-        bodies.iter().flat_map(|b| b["content"].as_str().unwrap().lines().map(str::to_owned).collect::<Vec<_>>()).collect()
+        bodies
+            .iter()
+            .flat_map(|b| b["content"].as_str().unwrap().lines().map(str::to_owned).collect::<Vec<_>>())
+            .collect()
     }
 }
 
@@ -217,7 +225,10 @@ async fn each_happening_once_in_the_feed_on_live_and_on_discord_also_after_a_res
     want.sort_by_key(|g| format!("{g:?}"));
     assert_eq!(got, want);
     let pb = items.iter().find(|i| i["type"] == "pb").unwrap();
-    assert_eq!((pb["previous_score"].as_i64(), pb["rank"].as_i64(), pb["count"].is_null()), (Some(30_000), Some(4), true));
+    assert_eq!(
+        (pb["previous_score"].as_i64(), pb["rank"].as_i64(), pb["count"].is_null()),
+        (Some(30_000), Some(4), true)
+    );
     let fin = items.iter().find(|i| i["kacky_id"] == 203).unwrap();
     assert_eq!(fin["count"], 3);
     assert!(items.windows(2).all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64()), "oldest first");
@@ -241,7 +252,10 @@ async fn each_happening_once_in_the_feed_on_live_and_on_discord_also_after_a_res
     poll_each(&clock, &r, &["hunter_tm", "streamer"]).await;
     let items = finishes(&app, 7).await;
     let tail: Vec<_> = summary(&items[4..]).into_iter().map(|(k, _, d, _)| (k, d)).collect();
-    assert_eq!(tail, vec![("finish".into(), json!(204)), ("finish".into(), json!(205)), ("milestone".into(), json!(5))]);
+    assert_eq!(
+        tail,
+        vec![("finish".into(), json!(204)), ("finish".into(), json!(205)), ("milestone".into(), json!(5))]
+    );
 
     // Paging and filters.
     let (_, page) = app.get(&format!("/finishes?since={}&limit=2", items[1]["id"])).await;
@@ -293,9 +307,11 @@ async fn the_request_budget_holds_and_is_shared_round_robin() {
     let clock = Clock::manual(t0());
     let (records, r) = fake_records(&clock).await;
     let (discord, _d) = fake_discord().await;
-    let app = spawn_feed("eventtype: KR\nedition: 4", &records, &discord, &clock, "records_rate_per_min: 6\n", None).await;
+    let app =
+        spawn_feed("eventtype: KR\nedition: 4", &records, &discord, &clock, "records_rate_per_min: 6\n", None).await;
     let admin = admin_token(&app, "boss").await;
-    let (s, _) = app.send_json(reqwest::Method::PUT, "/manage/followed", json!({"logins": ["solo"]}), Some(&admin)).await;
+    let (s, _) =
+        app.send_json(reqwest::Method::PUT, "/manage/followed", json!({"logins": ["solo"]}), Some(&admin)).await;
     assert_eq!(s, 200);
     // The fake notes the clock time a request arrives; the test waits for it before moving
     // on (up to 150 ms; a late one is noted a second late at most).
@@ -330,7 +346,8 @@ async fn leaderboard_records_update_the_sheet_and_the_feed() {
     let clock = Clock::manual(t0());
     let (records, r) = fake_records(&clock).await;
     let (discord, d) = fake_discord().await;
-    let app = spawn_feed("eventtype: KR\nedition: 4", &records, &discord, &clock, "records_rate_per_min: 600\n", None).await;
+    let app =
+        spawn_feed("eventtype: KR\nedition: 4", &records, &discord, &clock, "records_rate_per_min: 600\n", None).await;
     let (_, before) = app.get("/mapinfo/kr/226").await;
     let (_, other) = app.get("/mapinfo/kr/227").await;
     let (old, old_other) = (before["wr_score"].as_i64().unwrap(), other["wr_score"].as_i64().unwrap());

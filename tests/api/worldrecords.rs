@@ -39,11 +39,23 @@ async fn records_are_taken_when_better_refused_when_worse_and_resets_are_restore
     assert_eq!(s, 200, "{body}");
     assert_eq!((body["changed"].as_bool(), body["outcome"].as_str()), (Some(true), Some("improved")));
     let wr = &body["worldrecord"];
-    assert_eq!((wr["type"].as_str(), wr["edition"].as_i64(), wr["score"].as_i64()), (Some("KK"), Some(7), Some(old - 10)));
-    assert_eq!((wr["login"].as_str(), wr["source"].as_str(), wr["reset"].as_bool()), (Some("speedy"), Some("KKDB"), Some(false)));
+    assert_eq!(
+        (wr["type"].as_str(), wr["edition"].as_i64(), wr["score"].as_i64()),
+        (Some("KK"), Some(7), Some(old - 10))
+    );
+    assert_eq!(
+        (wr["login"].as_str(), wr["source"].as_str(), wr["reset"].as_bool()),
+        (Some("speedy"), Some("KKDB"), Some(false))
+    );
     let event = &body["event"];
-    assert_eq!((event["type"].as_str(), event["login"].as_str(), event["kacky_id"].as_i64()), (Some("wr"), Some("speedy"), Some(201)));
-    assert_eq!((event["score"].as_i64(), event["previous_score"].as_i64(), event["rank"].as_i64()), (Some(old - 10), Some(old), Some(1)));
+    assert_eq!(
+        (event["type"].as_str(), event["login"].as_str(), event["kacky_id"].as_i64()),
+        (Some("wr"), Some("speedy"), Some(201))
+    );
+    assert_eq!(
+        (event["score"].as_i64(), event["previous_score"].as_i64(), event["rank"].as_i64()),
+        (Some(old - 10), Some(old), Some(1))
+    );
     assert_eq!(wr_of(&app, "kk", 201).await, (old - 10, "speedy".to_owned()));
     let (_, board) = app.get("/wrleaderboard/kk?html=False").await;
     assert!(board.as_array().unwrap().iter().any(|h| h["login"] == "speedy"), "{board}");
@@ -69,7 +81,10 @@ async fn records_are_taken_when_better_refused_when_worse_and_resets_are_restore
     assert_eq!(s, 200);
     let resets = resets.as_array().unwrap();
     assert_eq!(resets.len(), 1, "{resets:?}");
-    assert_eq!((resets[0]["kacky_id"].as_i64(), resets[0]["score"].as_i64(), resets[0]["reset"].as_bool()), (Some(201), Some(1), Some(true)));
+    assert_eq!(
+        (resets[0]["kacky_id"].as_i64(), resets[0]["score"].as_i64(), resets[0]["reset"].as_bool()),
+        (Some(201), Some(1), Some(true))
+    );
     assert!(!resets[0]["tmx_id"].as_str().unwrap().is_empty(), "the updater finds its sources by these");
     let restore = json!({"score": old + 500, "nickname": "tmx_guy", "source": "TMX", "date": 1_717_243_200});
     let (s, body) = offer(&app, "/manage/worldrecords/kk/201", restore, &admin).await;
@@ -82,7 +97,8 @@ async fn records_are_taken_when_better_refused_when_worse_and_resets_are_restore
     // A map of an older edition takes a record too, but it is no news of the current event.
     let (old_kk1, _) = wr_of(&app, "kk", 1).await;
     let (s, body) =
-        offer(&app, "/manage/worldrecords/KK/1", json!({"score": old_kk1 - 1, "login": "x", "source": "DEDI"}), WRITER).await;
+        offer(&app, "/manage/worldrecords/KK/1", json!({"score": old_kk1 - 1, "login": "x", "source": "DEDI"}), WRITER)
+            .await;
     assert_eq!((s, body["changed"].as_bool(), body["event"].is_null()), (200, Some(true), true), "{body}");
     let (s, all) = app.get_auth("/manage/worldrecords?type=kk", WRITER).await;
     assert_eq!(s, 200);
