@@ -108,13 +108,22 @@ struct Outcome {
     ),
     responses(
         Internal,
-        (status = 200, description = "Linked", body = inline(LinkedAnswer), content_type = "application/json"),
+        (status = 200, description = "Linked: JSON, or a small page for a browser (`Accept: text/html`)", content(
+            (LinkedAnswer = "application/json"),
+            (String = "text/html; charset=utf-8", example = "<!doctype html>…<p>Linked the Discord account Hunter.</p>"),
+        )),
         (status = 303, description = "With `discord_link_done_url`: to it, linked or not",
             headers(("Location" = String, description = "`discord_link_done_url` with `discord=linked` or `discord=failed&reason=…`"))),
         (status = 400, description = "The state is unknown, used or expired, the user declined, or Discord refused \
-            the code: nothing linked", body = Error),
+            the code: nothing linked (a small page for a browser)", content(
+            (Error = "application/json"),
+            (String = "text/html; charset=utf-8"),
+        )),
         (status = 404, description = "Linking is not configured on this server", body = Error),
-        (status = 502, description = "Discord could not be asked: nothing linked", body = Error),
+        (status = 502, description = "Discord could not be asked: nothing linked (a small page for a browser)", content(
+            (Error = "application/json"),
+            (String = "text/html; charset=utf-8"),
+        )),
     ))]
 async fn callback(
     State(state): State<AppState>,
