@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_yaml::{Mapping, Value};
 
 use crate::clock::parse_config_datetime;
-use crate::domain::{Edition, EventType};
+use crate::domain::{codes_listed, Edition, EventType, Game};
 
 mod servers;
 pub use servers::{Playlist, ServerConfig, Servers};
@@ -166,6 +166,12 @@ pub struct Settings {
     pub discord_link_done_url: String,
     /// Without verified links: most mentions of one typed Discord id per hour.
     pub discord_mentions_per_hour: i64,
+    /// Seconds a successful records API answer is reused (0 = never); see [`crate::records`].
+    pub records_cache_s: u64,
+    /// The join link of a server without its own `join` in servers.yaml, `{login}` standing
+    /// for its `server_login` (`tmtp://#join={login}` for TMNF, `trackmania://#join={login}@Trackmania`
+    /// for TM2020); empty = no link. The demo uses its game's link.
+    pub join_url_template: String,
     pub servers: Servers,
     /// True when no config file was found: a demo on a simulated live event.
     pub demo: bool,
@@ -231,6 +237,8 @@ const KEYS: &[(&str, File, Use)] = &[
     ("discord_api_url", File::Config, Use::Read),
     ("discord_link_done_url", File::Config, Use::Read),
     ("discord_mentions_per_hour", File::Config, Use::Read),
+    ("records_cache_s", File::Config, Use::Read),
+    ("join_url_template", File::Config, Use::Read),
     ("workers", File::Config, Use::Ignored),
     ("threads", File::Config, Use::Ignored),
     ("install_dir", File::Config, Use::Ignored),
@@ -442,9 +450,8 @@ impl Settings {
     fn from_sources(cfg: &Source, sec: &Source, demo: bool) -> Result<Self, ConfigError> {
         let eventtype = match cfg.string("eventtype")? {
             None => EventType::Kr,
-            Some(t) => {
-                EventType::parse(&t).ok_or_else(|| cfg.err("eventtype", format!("expected KK or KR, found \"{t}\"")))?
-            }
+            Some(t) => EventType::parse(&t)
+                .ok_or_else(|| cfg.err("eventtype", format!("expected {}, found \"{t}\"", codes_listed())))?,
         };
         let playlist = match cfg.string("playlist")?.as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("custom") => Playlist::Custom,
@@ -545,6 +552,11 @@ impl Settings {
             discord_api_url: http_url(cfg, "discord_api_url", "https://discord.com")?,
             discord_link_done_url: http_url(cfg, "discord_link_done_url", "")?,
             discord_mentions_per_hour: cfg.positive("discord_mentions_per_hour", 10)?,
+            records_cache_s: match cfg.int("records_cache_s")?.unwrap_or(30) {
+                n @ 0..=3600 => n as u64,
+                n => return Err(cfg.err("records_cache_s", format!("expected seconds from 0 to 3600, found {n}"))),
+            },
+            join_url_template: join_url_template(cfg, eventtype, demo)?,
             servers: Servers::default(),
             demo,
         };
@@ -554,6 +566,25 @@ impl Settings {
             }
         }
         Ok(settings)
+    }
+}
+
+/// `join_url_template`: a link with `{login}` in it, or empty; the demo's default is the link
+/// of its game.
+fn join_url_template(cfg: &Source, eventtype: EventType, demo: bool) -> Result<String, ConfigError> {
+    match cfg.string("join_url_template")? {
+        None if demo => Ok(eventtype.game().join_template().to_owned()),
+        None => Ok(String::new()),
+        Some(t) if t.trim().is_empty() => Ok(String::new()),
+        Some(t) if t.contains("{login}") => Ok(t.trim().to_owned()),
+        Some(t) => Err(cfg.err(
+            "join_url_template",
+            format!(
+                "expected a link with {{login}} where the server's login goes, like {} (TMNF) or {} (TM2020), found \"{t}\"",
+                Game::Tmnf.join_template(),
+                Game::Tm2020.join_template()
+            ),
+        )),
     }
 }
 
@@ -672,6 +703,25 @@ mod tests {
         assert_eq!((s.max_connections, s.request_timeout_s), (100, 86_400));
         let e = Settings::from_sources(&src("header_read_timeout_s: 0"), &src("jwt_secret: x"), false).unwrap_err();
         assert_eq!(e.to_string(), "config.yaml: key `header_read_timeout_s`: expected a positive integer, found 0");
+    }
+
+    #[test]
+    fn kx_join_links_and_records_cache() {
+        let s = Settings::from_sources(&src("eventtype: kx"), &src("jwt_secret: x"), false).unwrap();
+        assert_eq!((s.eventtype, s.join_url_template.as_str(), s.records_cache_s), (EventType::Kx, "", 30));
+        let demo = Settings::from_sources(&src("eventtype: KK"), &src(""), true).unwrap();
+        assert_eq!(demo.join_url_template, "tmtp://#join={login}", "the demo links to its game");
+        let s = Settings::from_sources(
+            &src("join_url_template: 'x://{login}'\nrecords_cache_s: 0"),
+            &src("jwt_secret: x"),
+            false,
+        );
+        assert_eq!(s.map(|s| (s.join_url_template, s.records_cache_s)).unwrap(), ("x://{login}".to_owned(), 0));
+        let e = Settings::from_sources(&src("join_url_template: tmtp://#join=a"), &src("jwt_secret: x"), false)
+            .unwrap_err();
+        assert!(e.to_string().starts_with("config.yaml: key `join_url_template`: expected a link with {login}"), "{e}");
+        let e = Settings::from_sources(&src("records_cache_s: -1"), &src("jwt_secret: x"), false).unwrap_err();
+        assert!(e.to_string().contains("records_cache_s"), "{e}");
     }
 
     #[test]

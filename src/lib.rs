@@ -8,7 +8,8 @@
 //! - [`config`] reads the three YAML files of the old system (plus `KACKY_*` overrides) into
 //!   [`config::Settings`]; every key is declared once; with no files at all it yields a demo.
 //! - [`domain`] holds the types every layer shares (event type, edition, kacky id, difficulty,
-//!   user name, password rule), parsed once at the edge and trusted past it.
+//!   user name, password rule), parsed once at the edge and trusted past it, and describes each
+//!   event family once ([`domain::FAMILIES`]: KK, KR, KX; code, name, game, records API or not).
 //! - [`prepare`] opens the database ([`db::Db`]: r2d2 pool, pragmas), applies the embedded
 //!   migrations and loads the embedded history seed ([`db::seed`]) into an empty database.
 //!   All SQL lives below [`db`], one module per aggregate; [`db::history`] writes events, maps
@@ -26,7 +27,8 @@
 //!   the [`live::timetable`] with absolute play times, built once per second and snapshot,
 //!   feeds `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier.
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
-//!   talks to the records API; [`mail`] sends reset mails; [`auth`] signs tokens and hashes
+//!   talks to the records API (each request answered within 2.5 s, the last good answer standing
+//!   in when it is slow or down); [`mail`] sends reset mails; [`auth`] signs tokens and hashes
 //!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses.
 //! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
 //!   connection cap, a bounded graceful shutdown) beside the background tasks ([`Background`]).

@@ -51,7 +51,7 @@ fn new_event(v: &Value) -> Result<NewEvent, ApiError> {
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request("`name` is missing"))?;
     let t = m.get("type").and_then(Value::as_str).and_then(EventType::parse);
-    let t = t.ok_or_else(|| ApiError::bad_request("`type` must be KK or KR"))?;
+    let t = t.ok_or_else(|| ApiError::bad_request(format!("`type` must be {}", crate::domain::codes_listed())))?;
     let edition = Edition::new(int_field(m, "edition")?)
         .ok_or_else(|| ApiError::bad_request("`edition` must not be negative"))?;
     let (start, end) = (date_field(m, "startDate")?, date_field(m, "endDate")?);
@@ -59,14 +59,15 @@ fn new_event(v: &Value) -> Result<NewEvent, ApiError> {
     Ok(NewEvent { name, t, edition, start, end, min_id, max_id })
 }
 
-/// `visible.value`: a boolean (or "true"/"false"/1/0) sets it; the frontend's constant
-/// `"on"` toggles it, so the admin page's switch works.
+/// `visible.value`: a boolean (or "true"/"false"/1/0) sets it; the frontends' constant
+/// toggles it, so the admin page's switch works: they send the switch input's `value`, which
+/// is `"on"` with older Chakra UI builds and `""` with current ones, whatever the state.
 fn visibility(v: &Value) -> Result<(i64, Option<bool>), ApiError> {
     let m = v.as_object().ok_or_else(|| ApiError::bad_request("`visible` must be an object with `id` and `value`"))?;
     let id = int_field(m, "id")?;
     let value = match m.get("value") {
         Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) if s == "on" || s == "toggle" => None,
+        Some(Value::String(s)) if s == "on" || s == "toggle" || s.is_empty() => None,
         Some(Value::String(s)) if s == "true" || s == "1" => Some(true),
         Some(Value::String(s)) if s == "false" || s == "0" || s == "off" => Some(false),
         Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n == 0 || n == 1) => Some(n.as_i64() == Some(1)),
@@ -83,7 +84,7 @@ fn visibility(v: &Value) -> Result<(i64, Option<bool>), ApiError> {
 /// Creates an event and/or sets an event's visibility
 #[utoipa::path(post, path = "/manage/events", tag = "admin", security(("login" = [])),
     description = "`create` makes a new (hidden) event, type upper-cased; `visible` sets an event's visibility \
-        (booleans, `\"true\"`/`\"false\"`, 1/0) or toggles it (`\"on\"`, what the admin page sends). Both may be \
+        (booleans, `\"true\"`/`\"false\"`, 1/0) or toggles it (`\"on\"` or `\"\"`, what the admin pages send). Both may be \
         given; neither is fine too.",
     request_body = shapes::ManageEvents,
     responses(
@@ -176,7 +177,7 @@ async fn manage_maps(
 #[utoipa::path(post, path = "/mapinfo/{event}/{kacky_id}", tag = "admin", security(("login" = [])),
     summary = "Resets a map's world record",
     params(
-        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk"),
+        ("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kk"),
         ("kacky_id" = String, Path, description = "The map's kacky id", pattern = "^[0-9]{1,6}$", example = "75"),
     ),
     request_body = shapes::ResetWr,
@@ -228,7 +229,7 @@ mod shapes {
     pub struct NewEvent {
         #[schema(min_length = 1, max_length = 80, examples("Kackiest Kacky 9"))]
         pub name: String,
-        /// `KK` or `KR`, any case
+        /// An event type code (`KK`, `KR` or `KX`), any case
         #[schema(rename = "type", examples("KK"))]
         pub event_type: String,
         /// Not negative; a number or a string holding one
@@ -252,7 +253,7 @@ mod shapes {
         /// The event id; a number or a string holding one
         #[schema(value_type = Value, examples(12))]
         pub id: (),
-        /// `true`/`false` (also as strings, or 1/0) set it; `"on"` or `"toggle"` toggle it
+        /// `true`/`false` (also as strings, or 1/0) set it; `"on"`, `""` (what the frontends send) or `"toggle"` toggle it
         #[schema(value_type = Value, examples("on"))]
         pub value: (),
     }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
+use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::auth::Admin;
 use super::openapi::{AdminOnly, CachedHistory, CachedLive, Internal, TEXT};
-use super::response::{text, SharedJson, HISTORY, LIVE};
+use super::response::{text, vary_authorization, SharedJson, HISTORY, LIVE, PRIVATE};
 use super::{ApiError, ApiQuery, AppState};
 use crate::clock::local_iso;
 use crate::db;
@@ -23,7 +24,7 @@ use crate::event::Phase;
 use crate::tmtext;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(index)).routes(routes!(eventstatus)).routes(routes!(events, events_post))
+    OpenApiRouter::new().routes(routes!(index)).routes(routes!(eventstatus)).routes(routes!(events_get, events_post))
 }
 
 /// The old root page's greeting
@@ -74,20 +75,53 @@ struct PublicEvent {
     edition: i64,
     /// Plain text (the `$`-codes removed)
     name: String,
-    /// `KK` or `KR`
+    /// The event type code: `KK`, `KR` or `KX`
     #[serde(rename = "type")]
     #[schema(examples("KK"))]
     event_type: String,
 }
 
-/// The visible events (plain names, id order), served from the response cache.
-#[utoipa::path(get, path = "/events", tag = "history", summary = "The visible events",
+/// The visible events (plain names, id order), served from the response cache; with an admin
+/// token every event with `id` and `visible` (the TypeScript frontend's admin table reads them
+/// from this GET). A bad or non-admin token gets the public list (the hunting page sends its
+/// token here too).
+#[utoipa::path(get, path = "/events", tag = "history", summary = "The visible events; every event for admins",
+    security((), ("login" = [])),
     responses(
-        (status = 200, description = "The visible events in the order to show them", body = Vec<PublicEvent>),
+        (status = 200, description = "The visible events in the order to show them; with an admin token every event, \
+            with `id` and `visible`", body = Vec<shapes::ListedEvent>),
         CachedHistory,
         Internal,
     ))]
-async fn events(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn events_get(
+    State(state): State<AppState>,
+    admin: Result<Admin, ApiError>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if admin.is_ok() {
+        return all_events(&state).await;
+    }
+    // The answer depends on the token: no shared cache may keep one sent with a token, nor
+    // hand the public one to an admin.
+    let cache_control = if headers.contains_key(AUTHORIZATION) { PRIVATE } else { HISTORY };
+    let mut response = events(&state, &headers, cache_control).await?;
+    vary_authorization(&mut response);
+    Ok(response)
+}
+
+/// Every event with `id` and `visible`, for admins (never cached: it changes with their edits).
+async fn all_events(state: &AppState) -> Result<Response, ApiError> {
+    let list = state.db.run(|c| db::events::list(c, false)).await?;
+    let all: Vec<Value> = list
+        .into_iter()
+        .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
+        .collect();
+    let headers = [("cache-control", PRIVATE), ("vary", "Authorization")];
+    Ok((headers, Json(all)).into_response())
+}
+
+/// The public list, as `GET /events` answers it to anyone but an admin.
+async fn events(state: &AppState, headers: &HeaderMap, cache_control: &'static str) -> Result<Response, ApiError> {
     let body = state
         .cache
         .answer(state.cache.key("/events".into(), None), || async {
@@ -98,7 +132,7 @@ async fn events(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
                 .collect::<Vec<_>>())
         })
         .await?;
-    Ok(body.respond(&headers, HISTORY))
+    Ok(body.respond(headers, cache_control))
 }
 
 /// `{"visibility": "true"}` with an admin token → every event with `id` and `visible`;
@@ -131,15 +165,10 @@ async fn events_post(
     };
     let wants_all = body.as_ref().is_some_and(|b| b.get("visibility").and_then(Value::as_str) == Some("true"));
     if !wants_all {
-        return events(State(state), HeaderMap::new()).await;
+        return events(&state, &HeaderMap::new(), HISTORY).await;
     }
     admin?;
-    let list = state.db.run(|c| db::events::list(c, false)).await?;
-    let all: Vec<Value> = list
-        .into_iter()
-        .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
-        .collect();
-    Ok(Json(all).into_response())
+    all_events(&state).await
 }
 
 /// Answer and body shapes that the handlers build with `json!()` or read from loose JSON, for the
@@ -156,7 +185,7 @@ mod shapes {
         pub status: Phase,
         #[schema(nullable = false)]
         pub edition: Option<i64>,
-        /// `KK` or `KR`
+        /// The event type code: `KK`, `KR` or `KX`
         #[schema(rename = "type", nullable = false, examples("KR"))]
         pub event_type: Option<String>,
         /// With `pre`: the start, server-local time without a zone (`2023-08-17T20:00:00`)

@@ -56,13 +56,16 @@ impl From<LookupError> for ApiError {
         upstream body (JSON as sent, any other body as a JSON string). In testing mode built-in fixtures answer, \
         404 for anything they do not know.",
     responses(
-        (status = 200, description = "The records API's answer", body = Value),
+        (status = 200, description = "The records API's answer, or its last good one (then with `X-Records-Stale` \
+            and `Age`)", body = Value, headers(
+                ("X-Records-Stale" = String, description = "Only on a stand-in answer: when it was fetched (RFC 3339)"),
+                ("Age" = i64, description = "Only on a stand-in answer: seconds since it was fetched"))),
         (status = "default", description = "Any other status of the records API, passed through with its body",
             body = Value),
-        (status = 502, description = "The records API is unreachable, or it answered 502 itself (passed through)",
-            body = Value),
-        (status = 504, description = "The records API did not answer within 5 s, or it answered 504 itself \
-            (passed through)", body = Value),
+        (status = 502, description = "The records API is unreachable and no earlier answer can stand in, or it \
+            answered 502 itself (passed through)", body = Value),
+        (status = 504, description = "The records API did not answer within 2 s and no earlier answer can stand in, \
+            or it answered 504 itself (passed through)", body = Value),
     ))]
 async fn proxy_root(state: State<AppState>, query: RawQuery) -> Result<Response, ApiError> {
     proxy(state, ApiPath(String::new()), query).await
@@ -74,21 +77,27 @@ async fn proxy_root(state: State<AppState>, query: RawQuery) -> Result<Response,
     summary = "Any GET of the records API, proxied with the API key",
     description = "`GET /records/<path>` asks `records_api_url/<path>`: each segment percent-encoded (a `.` or \
         `..` segment is refused), the query string passed on as it is, the upstream status passed through with the \
-        upstream body (JSON as sent, any other body as a JSON string). Answers with status 200 are cached 30 s. In \
-        testing mode built-in fixtures answer (e.g. `event/leaderboard/kk/7`), 404 for anything they do not know.",
+        upstream body (JSON as sent, any other body as a JSON string). Answers with status 200 are cached 30 s \
+        (`records_cache_s`). Every request is answered within 2.5 s: when the records API is slow (2 s) or down, \
+        the last good answer of the same URL (up to a day old) is served with `X-Records-Stale` and `Age`, else \
+        504/502 at once. Paths about a family the records API does not keep (KX) answer the empty shape (`{}` for \
+        `pb/…`, `[]` otherwise) without asking it. In testing mode built-in fixtures answer (e.g. `event/leaderboard/kk/7`), 404 for anything they do not know.",
     params(("path" = String, Path, description = "The records API path (several segments)",
         example = "event/leaderboard/kk/7")),
     responses(
-        (status = 200, description = "The records API's answer", body = Value),
+        (status = 200, description = "The records API's answer, or its last good one (then with `X-Records-Stale` \
+            and `Age`)", body = Value, headers(
+                ("X-Records-Stale" = String, description = "Only on a stand-in answer: when it was fetched (RFC 3339)"),
+                ("Age" = i64, description = "Only on a stand-in answer: seconds since it was fetched"))),
         (status = 400, description = "A `.` or `..` path segment", body = Error),
         (status = 404, description = "The path is not valid UTF-8 once percent-decoded (`{\"msg\": \"bad path: …\"}`), \
             or the records API answered 404 (passed through)", body = Value),
         (status = "default", description = "Any other status of the records API, passed through with its body",
             body = Value),
-        (status = 502, description = "The records API is unreachable, or it answered 502 itself (passed through)",
-            body = Value),
-        (status = 504, description = "The records API did not answer within 5 s, or it answered 504 itself \
-            (passed through)", body = Value),
+        (status = 502, description = "The records API is unreachable and no earlier answer can stand in, or it \
+            answered 502 itself (passed through)", body = Value),
+        (status = 504, description = "The records API did not answer within 2 s and no earlier answer can stand in, \
+            or it answered 504 itself (passed through)", body = Value),
     ))]
 async fn proxy(
     State(state): State<AppState>,
@@ -98,9 +107,17 @@ async fn proxy(
     let segments: Vec<String> = path.split('/').map(str::to_owned).collect();
     let up = state.records.get(segments, query).await?;
     let status = StatusCode::from_u16(up.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let stale = up.stale_since.map(|at| {
+        let age = chrono::Utc::now().signed_duration_since(at).num_seconds().max(0);
+        [(STALE_HEADER, crate::clock::rfc3339(at)), ("age", age.to_string())]
+    });
     let body = up.json().unwrap_or(Value::String(up.body));
-    Ok((status, Json(body)).into_response())
+    Ok((status, stale, Json(body)).into_response())
 }
+
+/// Set on a proxied answer that is the last good one standing in while the records API is slow
+/// or down: when it was fetched (RFC 3339). `Age` says the same in seconds.
+pub const STALE_HEADER: &str = "x-records-stale";
 
 /// A JSON answer of the wanted shape from the records API, or `fallback` (logged) — the
 /// hunting page only fills its table when these succeed (frontend fact 8).
@@ -138,10 +155,10 @@ async fn personal(
 
 /// The caller's personal bests in an event type
 #[utoipa::path(get, path = "/pb/{event}", tag = "records", security(("login" = [])),
-    description = "From the records API by the caller's game login for the type (TMNF for KK, TM2020 for KR). \
-        Without a login, or when the records API fails (logged, shown in `/healthz`), `{}`: the hunting page \
+    description = "From the records API by the caller's game login for the type (TMNF for KK, TM2020 for KR; \
+        KX is not in the records API: `{}`, nothing asked). Without a login, or when the records API fails (logged, shown in `/healthz`), `{}`: the hunting page \
         only fills its table when this succeeds.",
-    params(("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kr")),
+    params(("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kr")),
     responses(
         Login,
         Internal,
@@ -161,7 +178,7 @@ async fn pb(
 #[utoipa::path(get, path = "/performance/{event}", tag = "records", security(("login" = [])),
     description = "From the records API by the caller's game login for the type. Without a login, or when the \
         records API fails (logged, shown in `/healthz`), `[]`.",
-    params(("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk")),
+    params(("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kk")),
     responses(
         Login,
         Internal,

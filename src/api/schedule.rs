@@ -49,7 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, Clone, ToSchema)]
 #[schema(as = ScheduleEvent)]
 struct EventInfo {
-    /// `KK` or `KR`
+    /// The event type code: `KK`, `KR` or `KX`
     #[serde(rename = "type")]
     #[schema(examples("KR"))]
     event_type: &'static str,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use serde::Serialize;
@@ -20,7 +20,7 @@ use super::response::{ok, per_caller, SheetRow, HISTORY};
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::db;
 use crate::db::sheet::{SheetChange, SheetOutcome};
-use crate::domain::{Difficulty, KackyId};
+use crate::domain::{Difficulty, EventType, KackyId};
 use crate::tmtext;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_sheet))
         .routes(routes!(mapinfo))
         .routes(routes!(wrleaderboard))
+        .routes(routes!(alarm_on, alarm_off))
 }
 
 /// The sheet of an edition (or `all`); a logged-in caller's own columns are merged in. Both
@@ -40,7 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         own columns (`map_diff`, `map_pb`, `map_rank`, `clip`, `alarm`, `id`) are merged in; a missing or bad token \
         gives the anonymous sheet.",
     params(
-        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk"),
+        ("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kk"),
         ("edition" = String, Path, description = "An edition number (ASCII digits) or `all`",
             pattern = "^([0-9]{1,4}|all)$", example = "7"),
         ("rawnicks" = Option<String>, Query, description = "Non-empty: world record holders' nicknames keep their \
@@ -79,7 +80,7 @@ async fn spreadsheet(
 #[utoipa::path(get, path = "/mapinfo/{event}/{kacky_id}", tag = "history", security((), ("login" = [])),
     description = "With a valid token the caller's own columns are merged in.",
     params(
-        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk"),
+        ("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kk"),
         ("kacky_id" = String, Path, description = "The map's kacky id", pattern = "^[0-9]{1,6}$", example = "75"),
     ),
     responses(
@@ -124,7 +125,7 @@ pub struct WrHolder {
 #[utoipa::path(get, path = "/wrleaderboard/{event}", tag = "history",
     summary = "The world record holders of an event type",
     params(
-        ("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kr"),
+        ("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kr"),
         ("html" = Option<String>, Query, description = "`False`: nicknames as stored (with `$`-codes) instead of \
             HTML", example = "False"),
     ),
@@ -173,13 +174,15 @@ fn map_id(m: &serde_json::Map<String, Value>) -> Result<KackyId, ApiError> {
 }
 
 /// Personal difficulty (0-6), clip (≤ 150 characters) and Discord alarm for one map. All
-/// given values are checked first and written in one transaction. `alarm: true/false` sets
-/// the alarm; any other non-null value toggles it (the old behaviour).
+/// given values are checked first and written in one transaction. Any non-null `alarm`
+/// toggles the alarm (the old behaviour): the 2024 frontend sends the switch's new state, the
+/// TypeScript rewrite its previous one, and only a toggle serves both. `PUT`/`DELETE
+/// /alarms/<type>/<id>` set it.
 #[utoipa::path(post, path = "/spreadsheet/{event}", tag = "sheet", security(("login" = [])),
     summary = "Sets the caller's difficulty, clip and alarm for one map",
     description = "All given values are checked first and stored in one transaction; absent or `null` ones stay. \
         Alarms can only be set on maps of the current event.",
-    params(("event" = String, Path, description = "`kk` or `kr`, any case", pattern = "^[kK][kKrR]$", example = "kk")),
+    params(("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kk")),
     request_body = shapes::SheetChange,
     responses(
         JsonBody,
@@ -206,24 +209,94 @@ async fn update_sheet(
         Some(v) => return Err(ApiError::bad_request(format!("`diff` must be a whole number from 0 to 6, got {v}"))),
     };
     let clip = opt_str(&m, "clip", 150)?;
-    let alarm = present(&m, "alarm").then(|| m.get("alarm").and_then(Value::as_bool));
-    let alarm_changed = alarm.is_some();
-    let change = SheetChange { diff, clip, alarm };
+    // Any non-null value toggles, `false` included (see above).
+    let alarm = present(&m, "alarm").then_some(None);
+    apply(&state, user.id, t, kacky_id, SheetChange { diff, clip, alarm }).await?;
+    Ok(ok())
+}
+
+/// Stores one change with the sheet's map rules and tells whoever depends on it.
+async fn apply(
+    state: &AppState,
+    user: i64,
+    t: EventType,
+    kacky_id: KackyId,
+    change: SheetChange,
+) -> Result<(), ApiError> {
+    let alarm_changed = change.alarm.is_some();
     let current = (state.settings.eventtype, state.settings.edition);
-    let outcome = state.db.run(move |c| db::sheet::update(c, user.id, t, kacky_id, &change, current)).await?;
+    let outcome = state.db.run(move |c| db::sheet::update(c, user, t, kacky_id, &change, current)).await?;
     match outcome {
         SheetOutcome::Done => {
-            state.cache.user_wrote(user.id);
+            state.cache.user_wrote(user);
             if alarm_changed {
                 state.notifier.alarms_changed();
             }
-            Ok(ok())
+            Ok(())
         }
         SheetOutcome::NoSuchMap => Err(ApiError::not_found(format!("no {t} map with kacky id {kacky_id}"))),
         SheetOutcome::NotCurrentEvent => {
             Err(ApiError::bad_request("alarms can only be set on maps of the current event"))
         }
     }
+}
+
+/// `PUT`/`DELETE /alarms/<type>/<id>`: the alarm set to `on`, whatever it was.
+async fn set_alarm(state: &AppState, user: i64, event: &str, kacky_id: &str, on: bool) -> Result<StatusCode, ApiError> {
+    let t = event_type(event)?;
+    let id = kacky_id_path(kacky_id)?;
+    apply(state, user, t, id, SheetChange { alarm: Some(Some(on)), ..SheetChange::default() }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Switches the caller's Discord alarm on one map on
+#[utoipa::path(put, path = "/alarms/{event}/{kacky_id}", tag = "sheet", security(("login" = [])),
+    description = "Idempotent: the alarm is on afterwards, whatever it was (`POST /spreadsheet/<type>` with `alarm` \
+        toggles instead, as the old backend did). The map rules of the sheet: the current version of the map with \
+        this kacky id, and only maps of the current event.",
+    params(
+        ("event" = String, Path, description = "An event type (`kk`, `kr`, `kx`), any case", pattern = "^[kK][kKrRxX]$",
+            example = "kr"),
+        ("kacky_id" = String, Path, description = "The map's kacky id", pattern = "^[0-9]{1,6}$", example = "226"),
+    ),
+    responses(
+        Login,
+        Internal,
+        (status = 204, description = "The alarm is on"),
+        (status = 400, description = "The map is not in the current event", body = Error),
+        (status = 404, description = "Not an event type or kacky id (the JSON string \"404 Error: bad path\"), or no \
+            such map", body = Error),
+    ))]
+async fn alarm_on(
+    State(state): State<AppState>,
+    User(user): User,
+    ApiPath((event, kacky_id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    set_alarm(&state, user.id, &event, &kacky_id, true).await
+}
+
+/// Switches the caller's Discord alarm on one map off
+#[utoipa::path(delete, path = "/alarms/{event}/{kacky_id}", tag = "sheet", security(("login" = [])),
+    description = "Idempotent: the alarm is off afterwards, whatever it was. The same map rules as `PUT`.",
+    params(
+        ("event" = String, Path, description = "An event type (`kk`, `kr`, `kx`), any case", pattern = "^[kK][kKrRxX]$",
+            example = "kr"),
+        ("kacky_id" = String, Path, description = "The map's kacky id", pattern = "^[0-9]{1,6}$", example = "226"),
+    ),
+    responses(
+        Login,
+        Internal,
+        (status = 204, description = "The alarm is off"),
+        (status = 400, description = "The map is not in the current event", body = Error),
+        (status = 404, description = "Not an event type or kacky id (the JSON string \"404 Error: bad path\"), or no \
+            such map", body = Error),
+    ))]
+async fn alarm_off(
+    State(state): State<AppState>,
+    User(user): User,
+    ApiPath((event, kacky_id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    set_alarm(&state, user.id, &event, &kacky_id, false).await
 }
 
 /// The body of `POST /spreadsheet/<t>`, for the OpenAPI document only.
@@ -243,7 +316,7 @@ mod shapes {
         /// A clip link or note
         #[schema(nullable, max_length = 150)]
         pub clip: Option<String>,
-        /// `true`/`false` sets the Discord alarm; any other non-null value toggles it
+        /// Any non-null value (`true` and `false` too) toggles the Discord alarm
         #[schema(value_type = Value, required = false, examples(true))]
         pub alarm: (),
     }

@@ -24,8 +24,25 @@ pub struct ServerConfig {
     /// Minutes per map.
     pub timelimit: i64,
     pub server_login: String,
+    /// `join`: this server's own join link, given as it is (overrides `join_url_template`).
+    pub join: Option<String>,
     /// Kacky ids in rotation order.
     pub maps: Vec<i64>,
+}
+
+impl ServerConfig {
+    /// The link of the dashboard's "Join" button: the server's own `join`, else `template`
+    /// (config.yaml `join_url_template`) with `{login}` replaced by `server_login` when both
+    /// are set, else `""` (the frontends hide the button then).
+    pub fn join_link(&self, template: &str) -> String {
+        match &self.join {
+            Some(own) => own.clone(),
+            None if !template.is_empty() && !self.server_login.is_empty() => {
+                template.replace("{login}", &self.server_login)
+            }
+            None => String::new(),
+        }
+    }
 }
 
 /// All configured servers, in file order.
@@ -115,6 +132,17 @@ fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, Co
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
+    let join = match get("join") {
+        None => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(v) => {
+            return Err(err(
+                "join",
+                format!("expected a link like trackmania://#join=login@Trackmania, found {}", describe(v)),
+            ))
+        }
+    };
     let maps = match get("maps") {
         Some(Value::Sequence(items)) => items
             .iter()
@@ -127,7 +155,7 @@ fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, Co
         None => Vec::new(),
         Some(v) => return Err(err("maps", format!("expected a list of kacky ids, found {}", describe(v)))),
     };
-    Ok(ServerConfig { name: name.to_owned(), server_number, difficulty, timelimit, server_login, maps })
+    Ok(ServerConfig { name: name.to_owned(), server_number, difficulty, timelimit, server_login, join, maps })
 }
 
 #[cfg(test)]
@@ -140,6 +168,23 @@ mod tests {
         assert_eq!(s.list.len(), 13);
         assert_eq!(s.by_name("Kacky Reloaded 4 - Black").unwrap().maps, vec![233, 272, 285, 287, 290]);
         assert_eq!(s.list[0].difficulty, serde_json::json!("white"));
+    }
+
+    #[test]
+    fn join_links_come_from_the_server_or_the_template() {
+        let m: Mapping = serde_yaml::from_str(
+            "a: {server_number: 1, timelimit: 5, server_login: kk_a, join: 'tmtp://#join=own'}\n\
+             b: {server_number: 2, timelimit: 5, server_login: kk_b}\n\
+             c: {server_number: 3, timelimit: 5}\n",
+        )
+        .unwrap();
+        let s = Servers::from_mapping("servers.yaml", m).unwrap();
+        let links: Vec<String> = s.list.iter().map(|s| s.join_link("tmtp://#join={login}")).collect();
+        assert_eq!(links, ["tmtp://#join=own", "tmtp://#join=kk_b", ""]);
+        let links: Vec<String> = s.list.iter().map(|s| s.join_link("")).collect();
+        assert_eq!(links, ["tmtp://#join=own", "", ""]);
+        let m: Mapping = serde_yaml::from_str("a: {server_number: 1, timelimit: 5, join: [x]}").unwrap();
+        assert!(Servers::from_mapping("servers.yaml", m).unwrap_err().to_string().contains("a.join"));
     }
 
     #[test]

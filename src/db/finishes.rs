@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::domain::{Edition, EventType, FinishItem, FinishKind};
+use crate::domain::{Edition, EventType, FinishItem, FinishKind, Game};
 
 /// A happening before it is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,9 +169,9 @@ pub fn learn(
 
 /// The game-login column of the profile for an event type's game.
 fn login_column(t: EventType) -> &'static str {
-    match t {
-        EventType::Kk => "tmnf_login",
-        EventType::Kr => "tm20_login",
+    match t.game() {
+        Game::Tmnf => "tmnf_login",
+        Game::Tm2020 => "tm20_login",
     }
 }
 

@@ -24,7 +24,7 @@ pub struct EventRecord {
     pub name: String,
     /// `KK7`; the map upload finds events by it.
     pub shortname: String,
-    /// `KK` or `KR` (the column has a CHECK); callers upper-case what they read.
+    /// A family code (`KK`, `KR`, `KX`; the column checks upper case); callers upper-case what they read.
     pub event_type: String,
     pub edition: i64,
     pub startdate: String,

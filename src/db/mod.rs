@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 pub mod admin;
 pub mod alarms;
@@ -119,9 +119,30 @@ impl Db {
     }
 
     /// Applies pending migrations; returns the schema version afterwards.
+    ///
+    /// They run with foreign keys off, SQLite's procedure for rebuilding a table (a CHECK
+    /// cannot be changed in place, V5): dropping the old table must not cascade. So a
+    /// migration deletes dependent rows itself instead of relying on `ON DELETE CASCADE`, and
+    /// after the run `PRAGMA foreign_key_check` must find nothing (else this fails and the
+    /// server does not start).
     pub fn migrate(&self) -> Result<i64, DbError> {
         let mut conn = self.conn()?;
-        embedded::migrations::runner().run(&mut *conn)?;
+        // Outside a transaction, so the pragma takes effect; restored before the connection
+        // goes back to the pool, whatever happened.
+        conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
+        let ran = embedded::migrations::runner().run(&mut *conn).map_err(DbError::from).and_then(|_| {
+            let broken: Option<String> = conn
+                .query_row("SELECT \"table\" || ' row ' || rowid FROM pragma_foreign_key_check LIMIT 1", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match broken {
+                Some(row) => Err(DbError::Seed(format!("after the migrations, {row} points at a missing row"))),
+                None => Ok(()),
+            }
+        });
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        ran?;
         schema_version(&conn)
     }
 }

@@ -106,7 +106,7 @@ fn load(tx: &Transaction) -> Result<(), DbError> {
     Ok(())
 }
 
-/// The seed keeps its ids; the type is upper-cased for the column's `KK`/`KR` check.
+/// The seed keeps its ids; the type is upper-cased, as the column's check wants.
 impl From<EventRow> for EventRecord {
     fn from(e: EventRow) -> Self {
         EventRecord {

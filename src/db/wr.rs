@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use crate::domain::EventType;
+use crate::domain::{EventType, Game};
 
 /// One holder on the leaderboard.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,9 +27,9 @@ struct Acc {
 /// like the old MariaDB collation, and are shown without them. Order: most WRs first, then
 /// login.
 pub fn leaderboard(conn: &Connection, t: EventType) -> rusqlite::Result<Vec<Holder>> {
-    let mapped_col = match t {
-        EventType::Kk => "tmf_login",
-        EventType::Kr => "tm20_login",
+    let mapped_col = match t.game() {
+        Game::Tmnf => "tmf_login",
+        Game::Tm2020 => "tm20_login",
     };
     let sql = format!(
         "SELECT w.id, w.nickname, w.login, w.date, \

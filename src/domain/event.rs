@@ -1,38 +1,51 @@
-//! Events and maps: `KK`/`KR`, the edition number, the kacky id, a player's difficulty rating.
+//! Events and maps: the event type (family), the edition number, the kacky id, a player's difficulty rating.
 
 use std::fmt;
 
+use super::family::{Family, Game, FAMILIES};
 use super::Invalid;
 
-/// `KK` (Kackiest Kacky, TMNF) or `KR` (Kacky Reloaded, TM2020).
+/// An event family by its type code (`KK`, `KR`, `KX`): an index into [`FAMILIES`], so it is
+/// `Copy` and every value names a described family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
-    Kk,
-    Kr,
+pub struct EventType(u8);
+
+#[allow(non_upper_case_globals)]
+impl EventType {
+    /// Kackiest Kacky (TMNF).
+    pub const Kk: Self = Self(0);
+    /// Kacky Reloaded (TM2020).
+    pub const Kr: Self = Self(1);
+    /// Kacky Remixed (TM2020; not in the records API).
+    pub const Kx: Self = Self(2);
 }
 
 impl EventType {
-    /// Case-insensitive and blank-tolerant, like the old database collation.
+    /// Case-insensitive and blank-tolerant, like the old database collation; `None` for a
+    /// code no family has.
     pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "KK" => Some(Self::Kk),
-            "KR" => Some(Self::Kr),
-            _ => None,
-        }
+        let s = s.trim();
+        FAMILIES.iter().position(|f| f.code.eq_ignore_ascii_case(s)).and_then(|i| u8::try_from(i).ok()).map(Self)
     }
-    /// As stored in the database and shown in JSON: `KK`, `KR`.
+    /// Every family, in [`FAMILIES`] order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        (0..FAMILIES.len()).filter_map(|i| u8::try_from(i).ok()).map(Self)
+    }
+    /// The family's description.
+    pub fn family(self) -> &'static Family {
+        &FAMILIES[usize::from(self.0)]
+    }
+    /// As stored in the database and shown in JSON: `KK`, `KR`, `KX`.
     pub fn as_upper(self) -> &'static str {
-        match self {
-            Self::Kk => "KK",
-            Self::Kr => "KR",
-        }
+        self.family().code
     }
-    /// As written in paths: `kk`, `kr`.
-    pub fn as_lower(self) -> &'static str {
-        match self {
-            Self::Kk => "kk",
-            Self::Kr => "kr",
-        }
+    /// The game its events are played in.
+    pub fn game(self) -> Game {
+        self.family().game
+    }
+    /// Whether the records API is asked about its events (see [`Family::records_api`]).
+    pub fn in_records_api(self) -> bool {
+        self.family().records_api
     }
 }
 
@@ -148,7 +161,13 @@ mod tests {
     #[test]
     fn parsing_at_the_edge() {
         assert_eq!(EventType::parse(" kR "), Some(EventType::Kr));
-        assert_eq!(EventType::parse("KX"), None);
+        assert_eq!(EventType::parse("kx"), Some(EventType::Kx));
+        assert_eq!(EventType::parse("KY"), None);
+        assert_eq!(EventType::parse(""), None);
+        let all: Vec<&str> = EventType::all().map(EventType::as_upper).collect();
+        assert_eq!(all, ["KK", "KR", "KX"]);
+        assert!(!EventType::Kx.in_records_api() && EventType::Kr.in_records_api());
+        assert_eq!(EventType::Kx.game(), Game::Tm2020);
         assert_eq!(EditionSel::parse_path("all"), Some(EditionSel::All));
         assert_eq!(EditionSel::parse_path("7").and_then(|e| e.edition()), Some(7));
         for bad in ["", "+7", "-1", "٧", "7a", "99999999999999999999"] {

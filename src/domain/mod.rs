@@ -2,17 +2,20 @@
 //! and trusted past it: a value of one of these types is valid by construction, so `db`,
 //! `live` and `api` never re-check it. This module depends on nothing else of the project.
 //!
-//! - [`EventType`], [`Edition`], [`KackyId`]: which event and which map;
+//! - [`EventType`], [`Edition`], [`KackyId`]: which event and which map; [`FAMILIES`] describes
+//!   each event family once (code, name, game, whether the records API serves it);
 //! - [`Difficulty`]: a player's own 0–6 rating of a map;
 //! - [`FinishKind`] and [`FinishItem`]: the finish feed's happenings;
 //! - [`UserName`] and [`NewPassword`]: the account rules, written once, with the name keys
 //!   ([`username_key`], [`lookalike_key`]).
 
 mod event;
+mod family;
 mod finish;
 mod user;
 
 pub use event::{Difficulty, Edition, EditionSel, EventType, KackyId};
+pub use family::{codes_listed, Family, Game, FAMILIES};
 pub use finish::{FinishItem, FinishKind};
 pub use user::{
     is_hidden_char, legacy_username_key, lookalike_key, username_key, username_key_rule, NewPassword, UserName,

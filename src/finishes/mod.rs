@@ -31,13 +31,15 @@ pub use follower::{start, FollowContext, FollowerGuard};
 /// Happenings kept for `/live` subscribers that are behind.
 const ITEMS_BUFFER: usize = 256;
 
-/// Whether the records API knows the event type's records (and so: whether it is followed).
+/// Whether the records API keeps the event type's records (and so: whether it is followed;
+/// KX is not).
 pub fn follows(t: EventType) -> bool {
-    matches!(t, EventType::Kk | EventType::Kr)
+    t.in_records_api()
 }
 
-/// Whether the records API has per-map leaderboards of the event type (only KR; its `/wrs`
-/// query is broken, so KK world records come from the records updater alone).
+/// Whether the records API has per-map leaderboards of the event type: only KR (KK answers
+/// "not yet implemented" there, and its `/wrs` query is broken, so KK world records come from
+/// the records updater alone).
 pub fn wr_lookups(t: EventType) -> bool {
     t == EventType::Kr
 }

@@ -8,14 +8,19 @@ use super::row::{Row, RowResult};
 use super::Summary;
 use crate::db::history::{self, EventRecord, LoginMapping, MapRecord, WorldRecord, WrNotify};
 use crate::db::import as work;
+use crate::domain::EventType;
 
-/// `events`: the type is upper-cased because the old admin form stored it as sent (`kr`).
+/// `events`: the type is read as a family code in any case (the old admin form stored it as
+/// sent, `kr`); a type no family has is a row error, as the old schema's check made it.
 pub(super) fn event(tx: &Transaction, row: &Row, _: &mut Summary) -> RowResult<bool> {
+    let raw = row.text("type")?;
+    let t = EventType::parse(&raw)
+        .ok_or_else(|| format!("type: expected an event type ({}), found \"{raw}\"", crate::domain::codes_listed()))?;
     let event = EventRecord {
         id: Some(row.int("id")?),
         name: row.text("name")?,
         shortname: row.text("shortname")?,
-        event_type: row.text("type")?.trim().to_ascii_uppercase(),
+        event_type: t.as_upper().to_owned(),
         edition: row.int("edition")?,
         startdate: row.text("startdate")?,
         enddate: row.text("enddate")?,

@@ -163,6 +163,7 @@ mod tests {
             difficulty: serde_json::json!("white"),
             timelimit: 15,
             server_login: String::new(),
+            join: None,
             maps,
         }
     }

@@ -56,17 +56,25 @@ impl Fixtures {
                 {"avg": 69.69, "fins": 20, "login": "amgreborn", "nick": "k$cba*$z$gm", "rank": 7},
                 {"avg": 134.0, "fins": 3, "login": "corkscrew", "nick": "corkscrew", "rank": 17}
             ]),
-            ["event", "leaderboard", _, _, login] => {
-                json!({"avg": 12.5, "fins": self.finished(login).count(), "login": login, "nick": login, "rank": 42})
+            // kacky-records-api's app.py: KK finds the login in its leaderboard (an object, `{}`
+            // when absent); KR answers a one-element list.
+            ["event", "leaderboard", t, _, login] => {
+                let row = json!({"avg": 12.5, "fins": self.finished(login).count(), "login": login, "nick": login, "rank": 42});
+                if t.eq_ignore_ascii_case("kk") {
+                    row
+                } else {
+                    json!([row])
+                }
             }
+            // A map's leaderboard: KR only (upstream: 400 for a bad id); KK answers a plain string.
             ["leaderboard", t, id] if t.eq_ignore_ascii_case("kr") => match id.parse::<i64>() {
                 Ok(id) => self.map_leaderboard(id),
-                Err(_) => return Upstream { status: 400, body: "Invalid Kacky Map ID".into() },
+                Err(_) => return Upstream::new(400, "Invalid Kacky Map ID"),
             },
-            ["leaderboard", _, _] => return Upstream { status: 200, body: "KK not yet implemented".into() },
-            _ => return Upstream { status: 404, body: "\"not in the testing fixtures\"".into() },
+            ["leaderboard", _, _] => json!("KK not yet implemented"),
+            _ => return Upstream::new(404, "\"not in the testing fixtures\""),
         };
-        Upstream { status: 200, body: body.to_string() }
+        Upstream::new(200, body.to_string())
     }
 
     /// Seconds of simulated event since `boot` (0 before it).
@@ -140,7 +148,10 @@ impl Fixtures {
             (base, holder, self.boot)
         };
         let date = at.format("%Y-%m-%dT%H:%M:%S").to_string();
-        json!([{"date": date, "login": holder.to_lowercase(), "nickname": holder, "rank": 1, "score": score, "uplay": holder}])
+        json!([
+            {"date": date, "login": holder.to_lowercase(), "nickname": holder, "rank": 1, "score": score, "uplay": holder},
+            {"date": "2024-11-17T09:02:44", "login": "simo_900", "nickname": "$abcsimo_$777900", "rank": 2, "score": score + 2_549, "uplay": "simo_900"}
+        ])
     }
 }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{RecordsClient, RecordsError, Upstream};
+use super::{RecordsClient, RecordsError, Upstream, BUDGET};
 use crate::db::{self, Db, DbError};
-use crate::domain::{Edition, EventType};
+use crate::domain::{Edition, EventType, Game};
 
 /// Why a look-up has no answer.
 #[derive(Debug, thiserror::Error)]
@@ -37,20 +37,39 @@ impl Records {
         Self { client: Arc::new(client), db, event }
     }
 
-    /// GET `segments` (each percent-encoded) with an optional raw query, off the runtime.
+    /// GET `segments` (each percent-encoded) with an optional raw query, off the runtime, within
+    /// [`BUDGET`]: when the call fails, answers 5xx or takes longer, the last good answer of
+    /// the URL stands in (`stale_since` set), else the error comes back at once.
     pub async fn get(&self, segments: Vec<String>, query: Option<String>) -> Result<Upstream, RecordsError> {
+        let url = self.client.url(&segments, query.as_deref())?;
         let client = self.client.clone();
-        tokio::task::spawn_blocking(move || client.get(&segments, query.as_deref()))
-            .await
-            .unwrap_or_else(|e| Err(RecordsError::Unreachable(format!("the request task failed: {e}"))))
+        let call = tokio::task::spawn_blocking(move || client.get(&segments, query.as_deref()));
+        let result = match tokio::time::timeout(BUDGET, call).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => Err(RecordsError::Unreachable(format!("the request task failed: {e}"))),
+            // The blocking call goes on until its own timeout; nobody waits for it.
+            Err(_) => Err(RecordsError::Timeout),
+        };
+        let down = match &result {
+            Ok(up) => up.status >= 500,
+            Err(RecordsError::BadSegment(_)) => false,
+            Err(_) => true,
+        };
+        if down {
+            if let Some(stale) = self.client.last_good(&url) {
+                return Ok(stale);
+            }
+        }
+        result
     }
 
-    /// The user's game login for a type: TMNF for KK, TM2020 for KR; empty when unset.
+    /// The user's game login for a type: the login of its family's game (TMNF for KK, TM2020 for KR
+    /// and KX); empty when unset.
     pub async fn game_login(&self, user_id: i64, t: EventType) -> Result<String, DbError> {
         let f = self.db.run(move |c| db::users::fields(c, user_id)).await?;
-        Ok(match t {
-            EventType::Kk => f.tmnf,
-            EventType::Kr => f.tm20,
+        Ok(match t.game() {
+            Game::Tmnf => f.tmnf,
+            Game::Tm2020 => f.tm20,
         }
         .trim()
         .to_owned())

@@ -120,9 +120,9 @@ fn bad_type_exits_2() {
     let (code, err) = run_check(dir.path(), &[("config.yaml", "port: [1, 2]\n"), ("secrets.yaml", "jwt_secret: x\n")]);
     assert_eq!(code, 2);
     assert!(err.contains("config.yaml: key `port`: expected an integer, found a list"), "{err}");
-    let (code, err) = run_check(dir.path(), &[("config.yaml", "eventtype: KX\n")]);
+    let (code, err) = run_check(dir.path(), &[("config.yaml", "eventtype: KY\n")]);
     assert_eq!(code, 2);
-    assert!(err.contains("key `eventtype`: expected KK or KR"), "{err}");
+    assert!(err.contains("key `eventtype`: expected KK, KR or KX, found \"KY\""), "{err}");
 }
 
 #[test]

@@ -171,7 +171,7 @@ async fn dashboard_follows_the_game_servers_and_survives_upstream_trouble() {
     assert_eq!(first["maps"][0], json!({"author": "theinsan3", "difficulty": 0, "finished": false, "number": 203}));
     assert_eq!(body["servers"][1]["serverDifficulty"], "red");
     let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["maps", "serverDifficulty", "serverNumber", "timeLeft", "timeLimit"]);
+    assert_eq!(keys, ["maps", "serverDifficulty", "serverJoin", "serverNumber", "timeLeft", "timeLimit"]);
     assert_eq!(cards(&app).await, [(1, vec![203, 204, 205, 206], 600), (2, vec![230, 231, 232, 230], 540)]);
 
     // Between polls the countdowns and maps move by projection alone.

@@ -11,6 +11,8 @@ mod connections;
 mod crash;
 mod discord_link;
 mod finishes;
+mod families;
+mod frontends;
 mod import;
 mod live;
 mod maps_unique;

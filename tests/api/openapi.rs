@@ -215,6 +215,15 @@ async fn the_document_is_openapi_3_1_with_security_and_the_answers() {
     let finned = &doc["paths"]["/event/{login}/finned"]["get"]["responses"]["200"]["content"];
     assert!(finned["application/json"].is_object() && finned["text/html; charset=utf-8"].is_object());
     assert_statuses(&doc, "/alarms/upcoming", "get", &["200", "400", "401", "404", "422"]);
+    for method in ["put", "delete"] {
+        assert_statuses(&doc, "/alarms/{event}/{kacky_id}", method, &["204", "400", "401", "404", "422"]);
+        assert_eq!(security("/alarms/{event}/{kacky_id}", method), serde_json::json!([{"login": []}]));
+    }
+    assert_eq!(security("/events", "get"), serde_json::json!([{}, {"login": []}]), "admins get more");
+    let stale = &doc["paths"]["/records/{path}"]["get"]["responses"]["200"]["headers"];
+    assert!(stale["X-Records-Stale"].is_object() && stale["Age"].is_object(), "{stale}");
+    let card = &doc["components"]["schemas"]["DashboardServer"]["properties"];
+    assert_eq!(card["serverJoin"]["type"], "string");
 }
 
 /// A few answers of the running app checked against what the document says of them.

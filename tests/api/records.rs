@@ -61,9 +61,14 @@ async fn answer(
 }
 
 async fn setup() -> (TestApp, FakeState, Fake) {
+    setup_with("").await
+}
+
+/// [`setup`] with more config.yaml lines.
+async fn setup_with(extra: &str) -> (TestApp, FakeState, Fake) {
     let st = FakeState { hits: Arc::default(), mode: Arc::new(Mutex::new(Mode::Normal)), seen: Arc::default() };
     let fake = Fake::start(axum::Router::new().fallback(answer).with_state(st.clone())).await;
-    let config = format!("{LIVE_KK7}records_api_url: {}\n", fake.base);
+    let config = format!("{LIVE_KK7}records_api_url: {}\n{extra}", fake.base);
     let app = spawn_with(Options { config: &config, secrets: SECRETS, ..Default::default() }).await;
     (app, st, fake)
 }
@@ -268,3 +273,52 @@ async fn logins_are_one_path_segment_upstream() {
     let seen = st.seen.lock().unwrap().clone();
     assert_eq!(seen, ["/event/leaderboard%3Fx/kk"]);
 }
+
+/// The TypeScript frontend's dashboard gate: `GET /records/leaderboard/kr/321`, given up after
+/// 3 s (then "servers are down for maintenance"). Whatever the records API does, an answer
+/// comes within that: the last good one (marked stale) or a JSON 504/502.
+async fn gate(app: &TestApp, path: &str) -> reqwest::Response {
+    let request = app.client.get(app.url(path)).header("Origin", "http://localhost:5173");
+    request.timeout(Duration::from_secs(3)).send().await.expect("an answer within the frontend's 3 s")
+}
+
+#[tokio::test]
+async fn a_slow_or_down_records_api_gets_the_last_good_answer_or_a_fast_error() {
+    // No reuse of fresh answers, so every request below asks the records API.
+    let (app, st, _fake) = setup_with("records_cache_s: 0\n").await;
+    let r = gate(&app, "/records/leaderboard/kr/321").await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get(STALE).is_none());
+    let fresh: Value = r.json().await.unwrap();
+    assert_eq!(fresh[0]["login"], "simo_900");
+
+    for mode in [Mode::Hang, Mode::Status500] {
+        set(&st, mode);
+        let before = st.hits.load(Ordering::SeqCst);
+        let r = gate(&app, "/records/leaderboard/kr/321").await;
+        assert_eq!(st.hits.load(Ordering::SeqCst), before + 1, "the records API was asked again");
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:5173");
+        let fetched = r.headers()[STALE].to_str().unwrap().to_owned();
+        assert!(chrono::DateTime::parse_from_rfc3339(&fetched).is_ok(), "{fetched}");
+        assert!(r.headers()["age"].to_str().unwrap().parse::<u64>().is_ok());
+        assert_eq!(r.json::<Value>().await.unwrap(), fresh, "the last good answer");
+    }
+
+    // A URL that never had a good answer: a JSON error at once.
+    set(&st, Mode::Hang);
+    let r = gate(&app, "/records/leaderboard/kr/322").await;
+    assert_eq!(r.status(), 504);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["msg"].as_str().unwrap().contains("did not answer"), "{body}");
+    // The personal pages fall back the same way (PBs of a login asked before stay shown).
+    set(&st, Mode::Normal);
+    assert_eq!(app.get("/event/someone/finned?list=1").await.0, 200);
+    set(&st, Mode::Hang);
+    let r = gate(&app, "/event/someone/finned?list=1").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!(["201", "203"]));
+}
+
+/// What the stale stand-in answers carry.
+const STALE: &str = "x-records-stale";

@@ -68,6 +68,11 @@ struct DashboardServer {
     #[serde(rename = "serverDifficulty")]
     #[schema(value_type = Value, examples("white"))]
     server_difficulty: Value,
+    /// The "Join" button's link: servers.yaml `join`, else config.yaml `join_url_template` with
+    /// the server's `server_login`, else `""` (no button)
+    #[serde(rename = "serverJoin")]
+    #[schema(examples("trackmania://#join=kackyreloaded1@Trackmania"))]
+    server_join: String,
     #[serde(rename = "serverNumber")]
     server_number: i64,
     /// Seconds left on the current map
@@ -115,6 +120,13 @@ fn time_left(view: &ServerView, now: DateTime<Utc>) -> i64 {
         let played = view.observed.time_played_s.saturating_add(since);
         view.timelimit_min.saturating_mul(60).saturating_sub(played).max(0)
     })
+}
+
+/// The join link of the configured server with this number (`""` for the virtual server of a
+/// linear playlist without servers.yaml).
+fn join_link(state: &AppState, number: i64) -> String {
+    let configured = state.settings.servers.list.iter().find(|s| s.server_number == number);
+    configured.map(|s| s.join_link(&state.settings.join_url_template)).unwrap_or_default()
 }
 
 /// Kacky ids the user has finished in the current event, for `maps[].finished`: from the
@@ -194,6 +206,7 @@ async fn build_dashboard(
         .map(|(server, view)| DashboardServer {
             maps: rotation::upcoming(view, now, DASHBOARD_MAPS).into_iter().map(card).collect(),
             server_difficulty: server.difficulty.clone(),
+            server_join: join_link(state, server.number),
             server_number: server.number,
             time_left: time_left(view, now),
             time_limit: server.timelimit_min,
