@@ -10,6 +10,11 @@ use crate::domain::{Edition, EventType};
 /// The score an admin's reset leaves (`POST /mapinfo`): "awaiting restore".
 pub const RESET_SCORE: i64 = 1;
 
+/// WR scores meaning "no record" in the old data: `1800000` (30 minutes, the old "no record")
+/// and the placeholder `9999999` (one KR4 row, #290). A record offered for such a map is its
+/// first.
+pub const NO_RECORD: [i64; 2] = [1_800_000, 9_999_999];
+
 /// A map that can hold a world record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapRef {
@@ -110,6 +115,7 @@ pub fn offer(tx: &Connection, map_id: i64, r: &Record) -> rusqlite::Result<Offer
         .optional()?;
     let outcome = match current {
         None => Offer::First,
+        Some(c) if NO_RECORD.contains(&c.score) && r.score < c.score => Offer::First,
         Some(c) if c.score == RESET_SCORE => Offer::Restored,
         Some(c) if c.score == r.score && c.login == r.login => Offer::Same,
         Some(c) if r.score < c.score => Offer::Improved { previous: c.score },
