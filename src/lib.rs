@@ -1,8 +1,8 @@
 //! # kacky-backend
 //!
 //! One binary serving the Kacky event website's API: the KK/KR history, accounts and personal
-//! spreadsheets, the live event dashboard and schedule, alarm notifications and the admin
-//! tools, backed by one SQLite file.
+//! spreadsheets, the live event dashboard and schedule, alarm notifications, the finish feed
+//! and the admin tools, backed by one SQLite file.
 //!
 //! A tour, following a request:
 //! - [`config`] reads the three YAML files of the old system (plus `KACKY_*` overrides) into
@@ -26,6 +26,13 @@
 //!   rotation math projects that to any instant ([`live::rotation`], [`live::schedule`]), and
 //!   the [`live::timetable`] with absolute play times, built once per second and snapshot,
 //!   feeds `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier.
+//! - [`finishes`]: the follower polls the records API during the event within a request budget
+//!   ([`finishes::budget`]), turns what changed into finish/PB/WR/milestone happenings
+//!   ([`finishes::diff`], [`finishes::wr`]), stores them ([`db::finishes`]) and publishes them to
+//!   `/finishes`, `/live` and the Discord finish poster ([`notify::finishes`]); world records
+//!   sent by the records updater (`PUT /manage/worldrecords/…`) take the same path.
+//! - [`oauth`] is the Discord side of the account link (`/discord/link`); [`notify::mentions`]
+//!   decides who a Discord message may ping (verified ids only once linking is configured).
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
 //!   talks to the records API (each request answered within 2.5 s, the last good answer standing
 //!   in when it is slow or down); [`mail`] sends reset mails; [`auth`] signs tokens and hashes

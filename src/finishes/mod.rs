@@ -113,7 +113,7 @@ impl Finishes {
         self.inner.rate_per_min
     }
 
-    /// Happenings from now on. A subscriber more than [`ITEMS_BUFFER`] behind is dropped.
+    /// Happenings from now on. A subscriber more than 256 behind is dropped.
     pub fn subscribe(&self) -> broadcast::Receiver<FinishItem> {
         self.inner.items.subscribe()
     }
