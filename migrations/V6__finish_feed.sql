@@ -23,6 +23,7 @@ CREATE TABLE finish_events (
     discord_at      INTEGER
 );
 CREATE INDEX finish_events_event ON finish_events (event_type, edition, id);
+CREATE INDEX finish_events_kind ON finish_events (event_type, edition, kind, id);
 CREATE INDEX finish_events_login ON finish_events (login COLLATE NOCASE, id);
 CREATE INDEX finish_events_at ON finish_events (at);
 CREATE INDEX finish_events_pending ON finish_events (id) WHERE discord = 'pending';

@@ -107,12 +107,25 @@ pub struct Query {
     pub limit: i64,
 }
 
-/// The event's happenings after `q.since`, oldest first, at most `q.limit`.
+/// The event's happenings after `q.since`, oldest first, at most `q.limit`. Each filter has
+/// an index that leads (a login's or a kind's few rows among many).
 pub fn list(conn: &Connection, (t, edition): (EventType, Edition), q: &Query) -> rusqlite::Result<Vec<FinishItem>> {
-    let sql = format!(
-        "{ITEM} WHERE event_type = ?1 AND edition = ?2 AND id > ?3 \
-         AND (?4 IS NULL OR login = ?4 COLLATE NOCASE) AND (?5 IS NULL OR kind = ?5) ORDER BY id LIMIT ?6"
-    );
+    let sql = if q.login.is_some() {
+        format!(
+            "{ITEM} INDEXED BY finish_events_login WHERE login = ?4 COLLATE NOCASE AND id > ?3 \
+             AND event_type = ?1 AND edition = ?2 AND (?5 IS NULL OR kind = ?5) ORDER BY id LIMIT ?6"
+        )
+    } else if q.kind.is_some() {
+        format!(
+            "{ITEM} INDEXED BY finish_events_kind WHERE event_type = ?1 AND edition = ?2 AND kind = ?5 \
+             AND id > ?3 AND ?4 IS NULL ORDER BY id LIMIT ?6"
+        )
+    } else {
+        format!(
+            "{ITEM} INDEXED BY finish_events_event WHERE event_type = ?1 AND edition = ?2 AND id > ?3 \
+             AND ?4 IS NULL AND (?5 IS NULL OR kind = ?5) ORDER BY id LIMIT ?6"
+        )
+    };
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(
         params![t.as_upper(), edition.get(), q.since, q.login, q.kind.map(FinishKind::as_str), q.limit],
