@@ -265,6 +265,9 @@ async fn each_happening_once_in_the_feed_on_live_and_on_discord_also_after_a_res
     assert_eq!(page["next"], items[3]["id"]);
     let (_, mine) = app.get("/finishes?login=HUNTER_TM&type=finish").await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 3);
+    let (_, milestones) = app.get("/finishes?type=milestone").await;
+    let counts: Vec<&Value> = milestones["items"].as_array().unwrap().iter().map(|i| &i["count"]).collect();
+    assert_eq!(counts, [&json!(3), &json!(5)]);
     let (_, none) = app.get(&format!("/finishes?since={}", items[6]["id"])).await;
     assert_eq!(none, json!({"items": [], "next": items[6]["id"]}));
     for bad in ["since=-1", "limit=0", "limit=501", "type=dnf", "since=x"] {
