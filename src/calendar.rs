@@ -1,15 +1,25 @@
 //! A player's calendar feed (`/calendar/<token>.ics`): one RFC 5545 VEVENT per upcoming play of
-//! each alarmed map, with a display alarm before it. Built with the `icalendar` crate, which
-//! escapes text and folds lines at 75 octets; pure, so the feed is unit-tested as text.
+//! each alarmed map (at most [`PLAYS_PER_MAP`] within [`HORIZON_HOURS`]), with a display alarm
+//! before it. Built with the `icalendar` crate, which escapes text and folds lines at 75 octets;
+//! pure, so the feed is unit-tested as text.
 
 use chrono::{DateTime, Duration, Utc};
 use icalendar::{Alarm, Calendar, Component, Event, EventLike, Property};
+
+/// How far ahead the feed lists plays: two days, so a calendar app that refreshes once a day
+/// always has the next day's reminders.
+pub const HORIZON_HOURS: i64 = 48;
+/// The most plays of one map the feed lists (the soonest ones): bounds the feed at a few
+/// hundred events even with every map alarmed (a week of every play was ~8,700, ~4 MB).
+pub const PLAYS_PER_MAP: usize = 8;
 
 /// One play that goes into the feed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedPlay {
     pub kacky_id: i64,
     pub server: i64,
+    /// The play's number on the server: with the server and map, its identity.
+    pub play: i64,
     /// The server's difficulty word (`white`, `red` …), empty if it has none.
     pub difficulty: String,
     pub start: DateTime<Utc>,
@@ -29,9 +39,11 @@ pub struct FeedInfo {
     pub now: DateTime<Utc>,
 }
 
-/// Identifies the same play across fetches (and only it): event, map, server, start.
+/// Identifies the same play across fetches (and only it): event, map, server, play number.
+/// Not the start, which moves as the servers are polled and their slots learned: a calendar
+/// app keeps the event (and its reminder) and only moves it.
 pub fn uid(info: &FeedInfo, p: &FeedPlay) -> String {
-    format!("{}-{}-s{}-{}@kacky-backend", info.event_label, p.kacky_id, p.server, p.start.timestamp())
+    format!("{}-{}-s{}-p{}@kacky-backend", info.event_label, p.kacky_id, p.server, p.play)
 }
 
 /// `KK7 #215 on server 3 (white)`.
@@ -91,6 +103,7 @@ mod tests {
         let play = FeedPlay {
             kacky_id: 215,
             server: 3,
+            play: 42,
             difficulty: "white".into(),
             start,
             end: start + Duration::minutes(10),
@@ -104,12 +117,32 @@ mod tests {
             "DTEND:20240601T121000Z",
             "TRIGGER:-PT600S",
             "ACTION:DISPLAY",
-            "UID:KK7-215-s3-1717243200@kacky-backend",
+            "UID:KK7-215-s3-p42@kacky-backend",
         ] {
             assert!(text.contains(&format!("{line}\r\n")), "{line} in {text}");
         }
         assert!(text.lines().all(|l| l.len() <= 75), "folded at 75 octets: {text}");
         assert!(text.contains("Kackiest Kacky 7\\; the\\, long"), "text escaped: {text}");
-        assert_eq!(text, feed(&info, &[play]), "the same plays give the same bytes");
+        assert_eq!(text, feed(&info, std::slice::from_ref(&play)), "the same plays give the same bytes");
+    }
+
+    #[test]
+    fn a_play_keeps_its_uid_when_its_start_moves() {
+        let start = Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap();
+        let info = FeedInfo { event_label: "KK7".into(), event_name: "KK 7".into(), lead_minutes: 10, now: start };
+        let play = FeedPlay {
+            kacky_id: 215,
+            server: 3,
+            play: 42,
+            difficulty: String::new(),
+            start,
+            end: start + Duration::minutes(10),
+        };
+        let jittered =
+            FeedPlay { start: start + Duration::seconds(1), end: play.end + Duration::seconds(1), ..play.clone() };
+        let drifted = FeedPlay { start: start + Duration::minutes(4), ..play.clone() };
+        assert_eq!(uid(&info, &play), uid(&info, &jittered));
+        assert_eq!(uid(&info, &play), uid(&info, &drifted));
+        assert_ne!(uid(&info, &play), uid(&info, &FeedPlay { play: 43, ..play.clone() }), "the next play is another");
     }
 }

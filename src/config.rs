@@ -101,6 +101,12 @@ pub struct Settings {
     pub playlist: Playlist,
     /// Minutes per map for `playlist: linear`.
     pub timelimit: i64,
+    /// Seconds a server is assumed to spend changing maps until it has been seen doing it
+    /// (the prior of the learned slot, see `live::slots`); servers.yaml may set its own.
+    pub map_change_s: i64,
+    /// Testing mode: the simulated servers' change time is drawn from this range (seconds,
+    /// inclusive); `(0, 0)` simulates ideal servers (no change time, jitter, restarts, skips).
+    pub testing_map_change_s: (i64, i64),
     pub log_target: LogTarget,
     /// A `tracing` level name (`debug`, `info`, `warn`, `error`).
     pub loglevel: String,
@@ -207,6 +213,8 @@ const KEYS: &[(&str, File, Use)] = &[
     ("edition", File::Config, Use::Read),
     ("playlist", File::Config, Use::Read),
     ("timelimit", File::Config, Use::Read),
+    ("map_change_s", File::Config, Use::Read),
+    ("testing_map_change_s", File::Config, Use::Read),
     ("logtype", File::Config, Use::Read),
     ("logfile", File::Config, Use::Read),
     ("loglevel", File::Config, Use::Read),
@@ -510,6 +518,16 @@ impl Settings {
                 .ok_or_else(|| cfg.err("edition", "expected an edition number, 0 or more"))?,
             playlist,
             timelimit: cfg.positive("timelimit", 10)?,
+            map_change_s: match cfg.int("map_change_s")? {
+                None => {
+                    let (low, high) = default_change_range(eventtype);
+                    (low + high) / 2
+                }
+                Some(s) if (0..=600).contains(&s) => s,
+                Some(s) => return Err(cfg.err("map_change_s", format!("expected seconds from 0 to 600, found {s}"))),
+            },
+            testing_map_change_s: change_range(cfg, "testing_map_change_s")?
+                .unwrap_or_else(|| default_change_range(eventtype)),
             log_target,
             loglevel: loglevel.to_owned(),
             testing_mode,
@@ -567,6 +585,43 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+/// How long servers of this family's game typically take to change maps (seconds): about 45 s
+/// on TMNF (KK, 30–60), 5–20 s on TM2020 (KR, KX).
+fn default_change_range(eventtype: EventType) -> (i64, i64) {
+    if eventtype.game() == Game::Tmnf {
+        (30, 60)
+    } else {
+        (5, 20)
+    }
+}
+
+/// A range of seconds: `30-60`, `[30, 60]` or one number.
+fn change_range(cfg: &Source, key: &str) -> Result<Option<(i64, i64)>, ConfigError> {
+    let bad =
+        |found: String| cfg.err(key, format!("expected seconds like 30-60 or [30, 60] (0 to 600), found {found}"));
+    let range = match cfg.get(key) {
+        None => return Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(|n| (n, n)).ok_or_else(|| bad(n.to_string()))?,
+        Some(Value::String(s)) => {
+            let parts: Vec<Option<i64>> = s.split('-').map(|p| p.trim().parse().ok()).collect();
+            match parts.as_slice() {
+                [Some(a)] => (*a, *a),
+                [Some(a), Some(b)] => (*a, *b),
+                _ => return Err(bad(format!("\"{s}\""))),
+            }
+        }
+        Some(Value::Sequence(items)) => match items.iter().map(Value::as_i64).collect::<Vec<_>>().as_slice() {
+            [Some(a), Some(b)] => (*a, *b),
+            _ => return Err(bad("a list that is not two whole numbers".into())),
+        },
+        Some(v) => return Err(bad(describe(v))),
+    };
+    if range.0 < 0 || range.1 < range.0 || range.1 > 600 {
+        return Err(bad(format!("{}-{}", range.0, range.1)));
+    }
+    Ok(Some(range))
 }
 
 /// `join_url_template`: a link with `{login}` in it, or empty; the demo's default is the link

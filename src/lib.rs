@@ -22,10 +22,13 @@
 //!   included), the auth extractors with their in-memory token checks, the answer cache.
 //!   Handler modules import none of each other; they validate input into domain types, call
 //!   `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the old shapes.
-//! - [`live`]: the poller asks the game servers where they are ([`live::poller`]), the
-//!   rotation math projects that to any instant ([`live::rotation`], [`live::schedule`]), and
-//!   the [`live::timetable`] with absolute play times, built once per second and snapshot,
-//!   feeds `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier.
+//! - [`live`]: the poller asks the game servers where they are ([`live::poller`]; in testing
+//!   mode the [`live::simulator`] answers) and learns each server's slot and numbers its plays
+//!   ([`live::slots`], kept in [`db::tracks`]), the rotation math projects that to any instant
+//!   with the slot as input ([`live::rotation`], [`live::schedule`]), and the
+//!   [`live::timetable`] with absolute play times, built once per second and snapshot, feeds
+//!   `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier, which all
+//!   name a play by its identity (server, play number).
 //! - [`finishes`]: the follower polls the records API during the event within a request budget
 //!   ([`finishes::budget`]), turns what changed into finish/PB/WR/milestone happenings
 //!   ([`finishes::diff`], [`finishes::wr`]), stores them ([`db::finishes`]) and publishes them to
@@ -103,7 +106,9 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let settings_webhook = settings.discord_webhook_url.clone();
     // The hash that unknown names are checked against is made on a hashing thread, at start-up.
     let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
-    let live = live::Live::new(live::Lineup::load(&settings, &*db.conn()?)?, &settings);
+    let lineup = live::Lineup::load(&settings, &*db.conn()?)?;
+    let tracks = db::tracks::load(&*db.conn()?, &format!("{}{}", settings.eventtype, settings.edition))?;
+    let live = live::Live::new(lineup, &settings, window, tracks);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
     // The testing fixtures' leaderboards start at the stored world records.
     let current_wrs = db::maps::sheet(&*db.conn()?, settings.eventtype, Some(settings.edition.get()), None)?
@@ -150,9 +155,9 @@ pub fn random_secret() -> String {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets open requests finish for
-/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap). Starts
-/// the background tasks (poller, live feed, notifier) and stops them, and every open `/live`
-/// stream, when `shutdown` resolves.
+/// at most `shutdown_grace_s` (see [`server`] for the timeouts and the connection cap), and
+/// alarm messages being delivered as long. Starts the background tasks (poller, live feed,
+/// notifier) and stops them, and every open `/live` stream, when `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -161,12 +166,22 @@ pub async fn serve(
     let _background = Background::start(&state);
     let token = state.shutdown.clone();
     let limits = server::Limits::from_settings(&state.settings);
+    // From the shutdown signal on, alarm messages in flight get the same grace as requests.
+    let (notifier, grace, signalled, stopped) =
+        (state.notifier.clone(), limits.shutdown_grace, token.clone(), token.clone());
+    let deliveries = tokio::spawn(async move {
+        signalled.cancelled().await;
+        notifier.finish_deliveries(grace).await
+    });
     let app = api::router(state);
     let signal = async move {
         shutdown.await;
         token.cancel();
     };
-    server::run(listener, app, limits, signal).await
+    let served = server::run(listener, app, limits, signal).await;
+    stopped.cancel();
+    let _ = deliveries.await;
+    served
 }
 
 /// The background tasks of a serving process; dropping it stops them.

@@ -247,7 +247,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let mut app = self.app.clone();
         let (timing, peer, limit) = (self.timing.clone(), self.peer, self.request_timeout);
         Box::pin(async move {
-            let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+            let (method, path) = (req.method().clone(), crate::api::redact_path(req.uri().path()).into_owned());
             let Ok(mut response) = tower_service::Service::call(&mut app, req).await;
             if expired.load(Ordering::Relaxed) {
                 tracing::info!(target: "access", "{method} {path} 408 (request body incomplete after {} s; {} replaced) {peer}", limit.as_secs(), response.status().as_u16());

@@ -38,6 +38,8 @@ struct BotUser {
 struct UpcomingPlay {
     kacky_id: i64,
     server: i64,
+    /// The play's number on the server: with `server`, the play's identity (as in `/schedule`)
+    play: i64,
     #[serde(serialize_with = "serialize_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     start: chrono::DateTime<chrono::Utc>,
@@ -94,6 +96,7 @@ async fn upcoming(
                 plays.push(UpcomingPlay {
                     kacky_id: p.kacky_id,
                     server: server.number,
+                    play: p.play,
                     start: p.start,
                     end: p.end,
                     users,

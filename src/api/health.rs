@@ -125,7 +125,7 @@ mod shapes {
     /// The game-server polls.
     #[derive(ToSchema)]
     pub struct GameserverHealth {
-        /// Where the states come from (the API URL, or the testing fixture)
+        /// Where the states come from (the API URL, or the simulated servers of testing mode)
         pub source: String,
         pub last_poll: Option<String>,
         pub last_ok: Option<String>,
@@ -142,6 +142,12 @@ mod shapes {
         pub age_s: Option<i64>,
         /// Why the last answer had nothing for it
         pub last_error: Option<String>,
+        /// The learned slot: time limit plus change time, seconds
+        pub slot_s: f64,
+        /// The learned change time between maps, seconds
+        pub change_s: f64,
+        /// How many map changes it was learned from
+        pub changes_seen: i64,
     }
 
     /// The alarm notifier (never the webhook URL).

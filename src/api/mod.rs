@@ -39,6 +39,7 @@ mod sheet;
 mod streamer;
 mod worldrecords;
 
+pub use calendar::redact_path;
 pub use error::ApiError;
 pub use state::AppState;
 
@@ -154,11 +155,12 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
     hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
-/// One line per request: method, path, status, milliseconds, client address.
+/// One line per request: method, path (a calendar feed's token redacted), status,
+/// milliseconds, client address.
 async fn access_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let path = calendar::redact_path(req.uri().path()).into_owned();
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client = peer.map(|p| client_ip(p, req.headers(), &state.settings.trusted_proxies));
     let response = next.run(req).await;

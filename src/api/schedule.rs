@@ -69,6 +69,9 @@ struct EventInfo {
 #[schema(as = ServerPlay)]
 struct PlayJson {
     kacky_id: i64,
+    /// The play's number on its server: with the server it identifies the play in every answer,
+    /// `/live`, the calendar and the notifier, however its projected start moves
+    play: i64,
     #[serde(serialize_with = "serialize_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     start: chrono::DateTime<chrono::Utc>,
@@ -87,6 +90,9 @@ struct ServerJson {
     #[schema(value_type = Value, examples("white"))]
     difficulty: serde_json::Value,
     timelimit_s: i64,
+    /// The slot learned from the map changes seen: the time limit plus the time the server
+    /// takes to change maps (seconds, to the millisecond); plays start this far apart
+    slot_s: f64,
     plays: Vec<PlayJson>,
 }
 
@@ -95,6 +101,8 @@ struct ServerJson {
 #[schema(as = MapPlay)]
 struct MapPlayJson {
     server: i64,
+    /// The play's number on the server (see `ServerPlay.play`)
+    play: i64,
     #[serde(serialize_with = "serialize_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     start: chrono::DateTime<chrono::Utc>,
@@ -120,13 +128,18 @@ fn servers_json(servers: Vec<ServerPlays>) -> Vec<ServerJson> {
             name: s.name,
             difficulty: s.difficulty,
             timelimit_s: s.timelimit_s,
-            plays: s.plays.into_iter().map(|p| PlayJson { kacky_id: p.kacky_id, start: p.start, end: p.end }).collect(),
+            slot_s: s.slot_ms as f64 / 1000.0,
+            plays: s
+                .plays
+                .into_iter()
+                .map(|p| PlayJson { kacky_id: p.kacky_id, play: p.play, start: p.start, end: p.end })
+                .collect(),
         })
         .collect()
 }
 
 fn map_play(p: MapPlay) -> MapPlayJson {
-    MapPlayJson { server: p.server, start: p.start, end: p.end }
+    MapPlayJson { server: p.server, play: p.play, start: p.start, end: p.end }
 }
 
 /// What one timetable's answers need from the database, read once per timetable.
@@ -341,15 +354,17 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
 }
 
 /// `GET /live`: Server-Sent Events. First `event: snapshot` (the `servers` of
-/// `/schedule?hours=1`), then `event: map` for every change of a server's current map and
-/// `event: finish` for every happening of the finish feed, and a keep-alive comment every
-/// `live_keepalive_s`. At most `live_max_streams` at once (then 503);
+/// `/schedule?hours=1`), then `event: map` for every change of a server's current map (once
+/// per play, see [`crate::live::feed`]) and `event: finish` for every happening of the finish
+/// feed, and a keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once (then 503);
 /// a subscriber that falls behind is dropped; every stream ends when the server shuts down.
 #[utoipa::path(get, path = "/live", tag = "schedule",
     summary = "Server-Sent Events: the servers' plays, then every change of a server's current map and every finish",
     description = "First `event: snapshot` with the `servers` of `/schedule?hours=1` as JSON, then `event: map` \
-        with a JSON object for every change of a server's current map, `event: finish` with the item of \
-        `/finishes` for every happening of the finish feed, and a keep-alive comment every \
+        with a JSON object (`server`, `kacky_id`, `play`, `start`, `end`) for every change of a server's current \
+        map: exactly one per play, however its start moves (plays are told apart by `server` and `play`), \
+        `event: finish` with the item of `/finishes` for every happening of the finish feed, and a keep-alive \
+        comment every \
         `live_keepalive_s` (15 s). The stream does not end by itself: a subscriber that falls behind is dropped, \
         and every stream ends when the server shuts down.",
     responses(

@@ -94,6 +94,7 @@ impl From<&AppState> for crate::live::LiveContext {
             window: s.window,
             interval: std::time::Duration::from_secs(s.settings.poll_interval_s),
             shutdown: s.shutdown.clone(),
+            db: s.db.clone(),
         }
     }
 }

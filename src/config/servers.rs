@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub join: Option<String>,
     /// Kacky ids in rotation order.
     pub maps: Vec<i64>,
+    /// This server's own `map_change_s` (seconds between maps assumed until learned), when
+    /// it differs from the others'.
+    pub map_change_s: Option<i64>,
 }
 
 impl ServerConfig {
@@ -155,7 +158,21 @@ fn parse_server(file: &str, name: &str, value: Value) -> Result<ServerConfig, Co
         None => Vec::new(),
         Some(v) => return Err(err("maps", format!("expected a list of kacky ids, found {}", describe(v)))),
     };
-    Ok(ServerConfig { name: name.to_owned(), server_number, difficulty, timelimit, server_login, join, maps })
+    let map_change_s = match get("map_change_s") {
+        None => None,
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|s| (0..=600).contains(&s)) => n.as_i64(),
+        Some(v) => return Err(err("map_change_s", format!("expected seconds from 0 to 600, found {}", describe(v)))),
+    };
+    Ok(ServerConfig {
+        name: name.to_owned(),
+        server_number,
+        difficulty,
+        timelimit,
+        server_login,
+        join,
+        maps,
+        map_change_s,
+    })
 }
 
 #[cfg(test)]
@@ -197,5 +214,18 @@ mod tests {
         assert!(e.to_string().contains("b.server_number"), "{e}");
         let m: Mapping = serde_yaml::from_str("a: {server_number: 1, timelimit: 0, maps: [1]}").unwrap();
         assert!(Servers::from_mapping("servers.yaml", m).unwrap_err().to_string().contains("a.timelimit"));
+    }
+
+    #[test]
+    fn a_server_may_have_its_own_change_time() {
+        let m: Mapping = serde_yaml::from_str(
+            "a: {server_number: 1, timelimit: 5, maps: [1], map_change_s: 12}\nb: {server_number: 2, timelimit: 5}",
+        )
+        .unwrap();
+        let s = Servers::from_mapping("servers.yaml", m).unwrap();
+        assert_eq!((s.list[0].map_change_s, s.list[1].map_change_s), (Some(12), None));
+        let m: Mapping = serde_yaml::from_str("a: {server_number: 1, timelimit: 5, map_change_s: -1}").unwrap();
+        let e = Servers::from_mapping("servers.yaml", m).unwrap_err().to_string();
+        assert!(e.contains("a.map_change_s") && e.contains("0 to 600"), "{e}");
     }
 }

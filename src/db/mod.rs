@@ -25,6 +25,7 @@ pub mod notifications;
 pub mod seed;
 pub mod sheet;
 pub mod stream;
+pub mod tracks;
 pub mod users;
 pub mod wr;
 pub mod wr_ingest;

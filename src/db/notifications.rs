@@ -1,6 +1,7 @@
 //! What the notifier already handled, so every (user, map, play) is notified once, across
-//! restarts. A play is (server, start); starts within `tolerance_s` of each other count as the
-//! same play, because every poll may move the projected start by a few seconds.
+//! restarts. A play is (server, play number, map): the identity the timetable gives it, which
+//! stays the same however the projected start moves (see `live::slots`). Rows from before play
+//! numbers existed (none) match by the start within `tolerance_s`.
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
@@ -29,12 +30,14 @@ impl State {
 pub struct PlayKey {
     pub kacky_id: i64,
     pub server: i64,
-    /// Unix seconds.
+    /// The play's number on the server.
+    pub play: i64,
+    /// Unix seconds, as projected when claimed.
     pub start: i64,
 }
 
-/// Claims the play for those of `users` not notified of it yet (within `tolerance_s` of its
-/// start), in one write transaction, and returns them: two planners can never both claim a user.
+/// Claims the play for those of `users` not notified of it yet, in one write transaction, and
+/// returns them: two planners can never both claim a user.
 pub fn claim(
     conn: &mut Connection,
     users: &[i64],
@@ -46,18 +49,19 @@ pub fn claim(
     let mut claimed = Vec::new();
     {
         let mut seen = tx.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM notifications WHERE user_id = ?1 AND kacky_id = ?2 AND server = ?3 \
-             AND play_start BETWEEN ?4 - ?5 AND ?4 + ?5)",
+            "SELECT EXISTS (SELECT 1 FROM notifications WHERE user_id = ?1 AND server = ?3 AND play = ?6 \
+             AND kacky_id = ?2) OR EXISTS (SELECT 1 FROM notifications WHERE user_id = ?1 AND kacky_id = ?2 \
+             AND server = ?3 AND play_start BETWEEN ?4 - ?5 AND ?4 + ?5 AND play IS NULL)",
         )?;
         let mut insert = tx.prepare_cached(
-            "INSERT INTO notifications (user_id, kacky_id, server, play_start, state, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, 'sending', ?5)",
+            "INSERT INTO notifications (user_id, kacky_id, server, play_start, play, state, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'sending', ?6)",
         )?;
         for &user in users {
-            let done: bool =
-                seen.query_row(params![user, play.kacky_id, play.server, play.start, tolerance_s], |r| r.get(0))?;
+            let args = params![user, play.kacky_id, play.server, play.start, tolerance_s, play.play];
+            let done: bool = seen.query_row(args, |r| r.get(0))?;
             if !done {
-                insert.execute(params![user, play.kacky_id, play.server, play.start, now])?;
+                insert.execute(params![user, play.kacky_id, play.server, play.start, play.play, now])?;
                 claimed.push(user);
             }
         }
@@ -72,10 +76,10 @@ pub fn finish(conn: &mut Connection, users: &[i64], play: PlayKey, state: State,
     {
         let mut st = tx.prepare_cached(
             "UPDATE notifications SET state = ?5, updated_at = ?6 \
-             WHERE user_id = ?1 AND kacky_id = ?2 AND server = ?3 AND play_start = ?4",
+             WHERE user_id = ?1 AND server = ?3 AND play = ?4 AND kacky_id = ?2",
         )?;
         for &user in users {
-            st.execute(params![user, play.kacky_id, play.server, play.start, state.as_str(), now])?;
+            st.execute(params![user, play.kacky_id, play.server, play.play, state.as_str(), now])?;
         }
     }
     tx.commit()

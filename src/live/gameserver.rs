@@ -1,4 +1,5 @@
-//! The game-server API: parsing its answer, and simulating it for the demo.
+//! The game-server API: parsing its answer (the demo's simulated servers are in
+//! [`super::simulator`]).
 //!
 //! The API answers a GET with one JSON object keyed by the `$`-formatted
 //! server name:
@@ -13,13 +14,8 @@
 //! entries it cannot use as [`Skipped`] (so one broken server never hides the
 //! others). Entries keep the order of the JSON object: this relies on
 //! `serde_json`'s `preserve_order` feature, which the project enables.
-//!
-//! [`fixture_body`] produces a body of exactly this shape for configured
-//! servers cycling through their playlists, so the demo (which has no game
-//! servers) exercises the very same parsing path as production.
 
-use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::tmtext;
 
@@ -185,85 +181,9 @@ fn id_and_version(after_hash: &str) -> Option<(i64, Option<String>)> {
     Some((id, Some(tail.trim().to_string())))
 }
 
-/// One configured server, as needed to simulate it.
-#[derive(Debug, Clone, Copy)]
-pub struct SimServer<'a> {
-    /// Plain server name, as configured (must be unique: it is the JSON key).
-    pub name: &'a str,
-    /// Minutes each map is played.
-    pub timelimit_min: i64,
-    /// Kacky ids in rotation order.
-    pub maps: &'a [i64],
-}
-
-/// A body shaped like the real API for `now`.
-///
-/// Each server has been cycling through its playlist since `start`; server
-/// `i` (its position in `servers`) starts `i` maps further, so servers
-/// sharing a playlist show different maps. `time_played` is the seconds into
-/// the current map. Servers with no maps or a non-positive timelimit answer
-/// `{"error": "server offline"}`, like an unreachable real server. Feed the
-/// result to [`parse`], exactly like a real answer.
-#[must_use]
-pub fn fixture_body(servers: &[SimServer], start: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let elapsed = now.signed_duration_since(start).num_seconds().max(0);
-    let mut body = Map::new();
-    for (i, server) in servers.iter().enumerate() {
-        body.insert(sim_raw_name(server.name), sim_entry(server, i, elapsed));
-    }
-    Value::Object(body).to_string()
-}
-
-/// One simulated entry, `elapsed` seconds after the rotation started.
-fn sim_entry(server: &SimServer, offset: usize, elapsed: i64) -> Value {
-    let slot = server.timelimit_min.checked_mul(60).filter(|&s| s > 0);
-    let (Some(slot), false) = (slot, server.maps.is_empty()) else {
-        return json!({ "error": "server offline" });
-    };
-    let len = server.maps.len();
-    let advanced = usize::try_from(elapsed / slot).unwrap_or(usize::MAX) % len;
-    let index = (offset % len + advanced) % len;
-    let recent: Vec<String> = (1..=5).map(|k| sim_uid(server.maps[(index + len - k % len) % len])).collect();
-    json!({
-        "jukebox": [],
-        "recently_played": recent,
-        "current_map": sim_map_name(server.maps[index]),
-        "time_played": (elapsed % slot).to_string(),
-    })
-}
-
-/// A formatted server name whose plain text is exactly `name`: bold, italic
-/// and shadow, the first character orange and the rest white, like the real
-/// names. A `$` in the name is escaped as `$$`; colour codes consume at most
-/// three hex digits, so a name starting with a digit survives too.
-fn sim_raw_name(name: &str) -> String {
-    let mut chars = name.chars();
-    let Some(first) = chars.next() else {
-        return "$o$i$s".to_string();
-    };
-    let escape = |s: &str| s.replace('$', "$$");
-    format!("$o$i$s$f80{}$fff{}", escape(&first.to_string()), escape(chars.as_str()))
-}
-
-/// A map name like the real KK ones: negative ids use an en dash (`#–151`).
-fn sim_map_name(id: i64) -> String {
-    if id < 0 {
-        format!("$o$iKacky $4f0#{EN_DASH}{}", id.unsigned_abs())
-    } else {
-        format!("$o$iKacky $4f0#{id}")
-    }
-}
-
-/// A fake map uid (the real ones are opaque 27-character strings).
-fn sim_uid(id: i64) -> String {
-    format!("SimKacky{id:+019}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::rotation::{self, Observed, ServerView};
-    use chrono::{Duration, TimeZone};
 
     const EXAMPLE: &str = r##"{"$o$i$aa0Kack$05ay Re$09alo$6a0ad$aa0ed 4 - $fffWhite 1": {
         "jukebox": [], "recently_played": ["uidA", "uidB"],
@@ -436,99 +356,6 @@ mod tests {
         for body in bodies {
             let _ = parse(body);
         }
-    }
-
-    fn utc(h: u32, m: u32, s: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2024, 6, 1, h, m, s).unwrap()
-    }
-
-    #[test]
-    fn fixture_round_trips_through_parse() {
-        let white = [1, 2, 3, 4, 5];
-        let kk = [-151, -150, 7, 8];
-        let servers = [
-            sim("Kacky Reloaded 4 - White 1", 10, &white),
-            sim("Kacky Reloaded 4 - White 2", 10, &white),
-            sim("4 $weird name", 7, &kk),
-            sim("Broken", 0, &kk),
-            sim("Empty", 10, &[]),
-        ];
-        let offline = |name: &str| Skipped::Error { name: name.into(), error: "server offline".into() };
-        let start = utc(10, 0, 0);
-        let later = [utc(10, 3, 7), utc(13, 59, 59), start + Duration::days(2)];
-        for now in std::iter::once(start).chain(later) {
-            let parsed = parse(&fixture_body(&servers, start, now)).unwrap();
-            assert_eq!(parsed.skipped, vec![offline("Broken"), offline("Empty")]);
-            assert_eq!(parsed.reports.len(), 3);
-            for (i, (sim, report)) in servers.iter().zip(&parsed.reports).enumerate() {
-                check_against_rotation(sim, i, report, start, now);
-            }
-        }
-    }
-
-    fn sim<'a>(name: &'a str, timelimit_min: i64, maps: &'a [i64]) -> SimServer<'a> {
-        SimServer { name, timelimit_min, maps }
-    }
-
-    /// Checks a parsed fixture report of the `i`-th simulated server against
-    /// the rotation math for a view observed at `start` on the server's map `i`.
-    fn check_against_rotation(
-        sim: &SimServer,
-        i: usize,
-        report: &ServerReport,
-        start: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) {
-        assert_eq!(report.plain_name, sim.name);
-        assert!(!report.restarted);
-        assert_eq!(report.version, None);
-        let observed = Observed { current: sim.maps[i % sim.maps.len()], time_played_s: 0, at: start };
-        let view = ServerView { number: 1, timelimit_min: sim.timelimit_min, playlist: sim.maps, observed: &observed };
-        let pos = rotation::position(&view, now).unwrap();
-        assert_eq!((report.current, report.time_played_s), (pos.current, pos.played_s));
-        assert!(report.time_played_s < sim.timelimit_min * 60);
-        assert!(sim.maps.contains(&report.current));
-    }
-
-    #[test]
-    fn fixture_moves_to_the_next_map_after_a_timelimit() {
-        let maps = [10, 20, -30];
-        let servers = [
-            SimServer { name: "A", timelimit_min: 5, maps: &maps },
-            SimServer { name: "B", timelimit_min: 5, maps: &maps },
-        ];
-        let start = utc(10, 0, 0);
-        let now = utc(10, 2, 30);
-        let before = parse(&fixture_body(&servers, start, now)).unwrap().reports;
-        let after = parse(&fixture_body(&servers, start, now + Duration::minutes(5))).unwrap().reports;
-        assert_eq!(before[0].current, 10);
-        assert_eq!(before[1].current, 20);
-        for (b, a) in before.iter().zip(&after) {
-            let i = maps.iter().position(|&m| m == b.current).unwrap();
-            assert_eq!(a.current, maps[(i + 1) % maps.len()]);
-            assert_eq!(a.time_played_s, b.time_played_s);
-            assert_eq!(a.time_played_s, 150);
-        }
-        // `now` before `start` is treated as the start.
-        let early = parse(&fixture_body(&servers, start, utc(9, 0, 0))).unwrap().reports;
-        assert_eq!((early[0].current, early[0].time_played_s), (10, 0));
-    }
-
-    #[test]
-    fn fixture_has_the_real_shape() {
-        let maps = [-151];
-        let servers = [SimServer { name: "KR - White 1", timelimit_min: 10, maps: &maps }];
-        let body = fixture_body(&servers, utc(10, 0, 0), utc(10, 0, 42));
-        let value: Value = serde_json::from_str(&body).unwrap();
-        let (raw, entry) = value.as_object().unwrap().iter().next().unwrap();
-        assert_eq!(raw, "$o$i$s$f80K$fffR - White 1");
-        assert_eq!(entry["current_map"], "$o$iKacky $4f0#–151");
-        assert_eq!(entry["time_played"], "42");
-        assert_eq!(entry["jukebox"], json!([]));
-        assert_eq!(entry["recently_played"].as_array().unwrap().len(), 5);
-        assert_eq!(sim_raw_name(""), "$o$i$s");
-        assert_eq!(tmtext::plain(&sim_raw_name("$a$")), "$a$");
-        assert_eq!(tmtext::plain(&sim_raw_name("fff")), "fff");
     }
 
     /// Any JSON value of small depth, with strings that look like map names and numbers.

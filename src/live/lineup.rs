@@ -16,7 +16,6 @@ use rusqlite::Connection;
 use crate::config::{ConfigError, Playlist, ServerConfig, Settings};
 use crate::db::{self, DbError};
 use crate::domain::{Edition, EventType};
-use crate::live::gameserver::SimServer;
 
 /// What error messages call the servers file (its path is not kept after loading).
 const SERVERS_FILE: &str = "servers.yaml";
@@ -34,6 +33,9 @@ pub struct LiveServer {
     pub timelimit_min: i64,
     /// Kacky ids in rotation order.
     pub playlist: Vec<i64>,
+    /// Seconds between maps assumed until learned: servers.yaml's `map_change_s` for this
+    /// server, else config.yaml's. Servers with the same value learn together.
+    pub map_change_s: i64,
 }
 
 /// The current event as the lineup needs it.
@@ -43,6 +45,8 @@ pub struct Event {
     pub edition: Edition,
     /// Global minutes per map (`timelimit`), used by `playlist: linear`.
     pub timelimit: i64,
+    /// Global `map_change_s`.
+    pub map_change_s: i64,
 }
 
 /// All live servers, ordered by server number (the dashboard order).
@@ -57,7 +61,12 @@ impl Lineup {
     /// Reads the current event's kacky ids and builds the lineup (see [`Lineup::build`]).
     /// Blocking (SQLite): called from `prepare`.
     pub fn load(settings: &Settings, conn: &Connection) -> Result<Self, DbError> {
-        let event = Event { eventtype: settings.eventtype, edition: settings.edition, timelimit: settings.timelimit };
+        let event = Event {
+            eventtype: settings.eventtype,
+            edition: settings.edition,
+            timelimit: settings.timelimit,
+            map_change_s: settings.map_change_s,
+        };
         let event_ids = db::current::ids(conn, event.eventtype, event.edition)?;
         Ok(Self::build(settings.playlist, &settings.servers.list, event, &event_ids)?)
     }
@@ -83,11 +92,12 @@ impl Lineup {
                         difficulty: s.difficulty.clone(),
                         timelimit_min: s.timelimit,
                         playlist: s.maps.clone(),
+                        map_change_s: s.map_change_s.unwrap_or(event.map_change_s),
                     })
                     .collect();
                 Self { servers, any_name: false }
             }
-            Playlist::Linear => linear(configured, event.timelimit, event_ids),
+            Playlist::Linear => linear(configured, event, event_ids),
         };
         lineup.servers.sort_by_key(|s| s.number);
         Ok(lineup)
@@ -100,30 +110,32 @@ impl Lineup {
         }
         self.servers.iter().position(|s| s.name == plain_name)
     }
+}
 
-    /// The servers as the testing-mode fixture simulates them.
-    pub fn sims(&self) -> Vec<SimServer<'_>> {
-        self.servers
-            .iter()
-            .map(|s| SimServer { name: &s.name, timelimit_min: s.timelimit_min, maps: &s.playlist })
-            .collect()
+impl LiveServer {
+    /// Milliseconds per map by the time limit alone (no change time); 0 when it overflows.
+    pub fn timelimit_ms(&self) -> i64 {
+        self.timelimit_min.checked_mul(60_000).unwrap_or(0)
     }
 }
 
 /// `playlist: linear`: every server (or one virtual server) plays the whole event in kacky-id
 /// order with the global time limit.
-fn linear(configured: &[ServerConfig], timelimit: i64, event_ids: &[i64]) -> Lineup {
-    let server = |name: &str, number: i64, difficulty: serde_json::Value| LiveServer {
+fn linear(configured: &[ServerConfig], event: Event, event_ids: &[i64]) -> Lineup {
+    let server = |name: &str, number: i64, difficulty: serde_json::Value, change: Option<i64>| LiveServer {
         name: name.to_owned(),
         number,
         difficulty,
-        timelimit_min: timelimit,
+        timelimit_min: event.timelimit,
         playlist: event_ids.to_vec(),
+        map_change_s: change.unwrap_or(event.map_change_s),
     };
     if configured.is_empty() {
-        return Lineup { servers: vec![server("", 1, serde_json::Value::String(String::new()))], any_name: true };
+        let virtual_server = server("", 1, serde_json::Value::String(String::new()), None);
+        return Lineup { servers: vec![virtual_server], any_name: true };
     }
-    let servers = configured.iter().map(|s| server(&s.name, s.server_number, s.difficulty.clone())).collect();
+    let servers =
+        configured.iter().map(|s| server(&s.name, s.server_number, s.difficulty.clone(), s.map_change_s)).collect();
     Lineup { servers, any_name: false }
 }
 
@@ -150,7 +162,8 @@ fn check_maps(name: &str, maps: &[i64], event_ids: &[i64], event: Event) -> Resu
 mod tests {
     use super::*;
 
-    const KK7_EVENT: Event = Event { eventtype: EventType::Kk, edition: Edition::of(7), timelimit: 12 };
+    const KK7_EVENT: Event =
+        Event { eventtype: EventType::Kk, edition: Edition::of(7), timelimit: 12, map_change_s: 45 };
 
     fn build(playlist: Playlist, servers: Vec<ServerConfig>, ids: &[i64]) -> Result<Lineup, ConfigError> {
         Lineup::build(playlist, &servers, KK7_EVENT, ids)
@@ -165,6 +178,7 @@ mod tests {
             server_login: String::new(),
             join: None,
             maps,
+            map_change_s: None,
         }
     }
 
@@ -172,11 +186,14 @@ mod tests {
 
     #[test]
     fn custom_keeps_rotations_and_sorts_by_number() {
-        let l = build(Playlist::Custom, vec![server("B", 2, vec![203, 201]), server("A", 1, vec![205])], &KK7).unwrap();
+        let a = ServerConfig { map_change_s: Some(10), ..server("A", 1, vec![205]) };
+        let l = build(Playlist::Custom, vec![server("B", 2, vec![203, 201]), a], &KK7).unwrap();
         let names: Vec<_> = l.servers.iter().map(|s| (s.name.as_str(), s.number)).collect();
         assert_eq!(names, [("A", 1), ("B", 2)]);
         assert_eq!(l.servers[1].playlist, vec![203, 201]);
         assert_eq!(l.servers[1].timelimit_min, 15);
+        assert_eq!(l.servers[1].map_change_s, 45, "config.yaml's unless servers.yaml has its own");
+        assert_eq!(l.servers[0].map_change_s, 10);
         assert_eq!(l.index_of("B"), Some(1));
         assert_eq!(l.index_of("C"), None);
     }
@@ -209,7 +226,7 @@ mod tests {
         assert_eq!(l.servers.len(), 1);
         assert_eq!((l.servers[0].number, l.servers[0].timelimit_min), (1, 12));
         assert_eq!(l.index_of("whatever the API calls it"), Some(0));
-        assert_eq!(l.sims().len(), 1);
+        assert_eq!(l.servers[0].map_change_s, 45);
     }
 
     #[test]

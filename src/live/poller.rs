@@ -3,7 +3,9 @@
 //!
 //! It polls once at start (so `/healthz` shows at once whether the API is reachable) and then
 //! every `poll_interval_s` while the event window is active. In testing mode no request is
-//! made: the body comes from [`gameserver::fixture_body`] and goes through the same parser.
+//! made: the body comes from the [`simulator`] and goes through the same parser. After an
+//! answer the tracks that moved on (a new play, see [`super::slots`]) are stored
+//! ([`crate::db::tracks`]), so a restart keeps the play numbering and the learned slots.
 //! Nothing that happens during a poll can stop the task (the old poller died for good on the
 //! first exception, BUG-4): every failure becomes the snapshot's `last_error`, and the servers
 //! keep their last good state.
@@ -15,9 +17,13 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinHandle;
 
 use super::gameserver;
+use super::lineup::Lineup;
 use super::schedule::whole_seconds;
+use super::simulator::{self, Simulator};
+use super::slots::Track;
 use super::{Live, LiveContext};
 use crate::config::Settings;
+use crate::event::EventWindow;
 
 /// Upper bounds of the HTTP timeouts; below them the poll interval wins, so a hanging API never
 /// delays the next poll.
@@ -26,8 +32,8 @@ const MAX_READ: Duration = Duration::from_secs(10);
 
 /// Where poll answers come from.
 pub enum Source {
-    /// Testing mode: the built-in simulation of the configured servers.
-    Fixture,
+    /// Testing mode: the configured servers, simulated over the event window.
+    Simulated(Box<Simulator>),
     /// The real game-server API.
     Http(HttpSource),
 }
@@ -88,18 +94,32 @@ impl std::fmt::Display for Step {
 const BODY_LIMIT: u64 = 10 * 1024 * 1024;
 
 impl Source {
-    /// The fixture in testing mode (no network at all), else the configured API.
-    pub fn from_settings(s: &Settings) -> Self {
+    /// The simulator in testing mode (no network at all), else the configured API.
+    pub fn new(s: &Settings, lineup: &Lineup, window: Option<EventWindow>) -> Self {
         if s.testing_mode {
-            return Self::Fixture;
+            let specs = lineup
+                .servers
+                .iter()
+                .map(|server| simulator::ServerSpec {
+                    name: server.name.clone(),
+                    timelimit_s: server.timelimit_min.saturating_mul(60),
+                    playlist: server.playlist.clone(),
+                    change_s: s.testing_map_change_s,
+                })
+                .collect();
+            let now = chrono::Utc::now();
+            let (from, until) = window.map_or((now, now), |w| (w.start, w.end));
+            let until = until.max(from) + chrono::Duration::days(1);
+            let behaviour = simulator::Behaviour::default();
+            return Self::Simulated(Box::new(Simulator::new(specs, &behaviour, from, until)));
         }
         Self::Http(HttpSource::new(&s.gameserver_api_url, s.api_pwd.expose(), s.poll_interval_s))
     }
 
-    /// For `/healthz`: the URL polled (never the password), or `fixture`.
+    /// For `/healthz`: the URL polled (never the password), or `simulated`.
     pub fn describe(&self) -> String {
         match self {
-            Self::Fixture => "fixture (testing mode)".into(),
+            Self::Simulated(_) => "simulated servers (testing mode)".into(),
             Self::Http(h) => h.url.clone(),
         }
     }
@@ -203,9 +223,10 @@ pub fn start(ctx: LiveContext) -> PollerGuard {
         tracing::info!("no game servers configured: the live dashboard stays empty");
         return PollerGuard(None);
     }
-    if let (Source::Fixture, Ok(_running)) = (ctx.live.source(), ctx.live.try_lock_poll()) {
-        let (body, now) = fixture(&ctx);
-        merge_and_publish(&ctx.live, body, now);
+    if let (Source::Simulated(sim), Ok(_running)) = (ctx.live.source(), ctx.live.try_lock_poll()) {
+        let (body, now) = simulated(&ctx, sim);
+        let moved = merge_and_publish(&ctx.live, body, now);
+        tokio::spawn(store(ctx.clone(), moved));
     }
     PollerGuard(Some(tokio::spawn(run(ctx))))
 }
@@ -247,36 +268,68 @@ pub async fn poll_now(ctx: impl Into<LiveContext>) {
     }
 }
 
-/// Fetches, parses and merges one answer.
+/// Fetches, parses and merges one answer, and stores the tracks that moved on.
 async fn poll_once(ctx: LiveContext) {
     let (body, now) = fetch(&ctx).await;
-    merge_and_publish(&ctx.live, body, now);
+    let moved = merge_and_publish(&ctx.live, body, now);
+    store(ctx, moved).await;
 }
 
-/// Parses an answer observed at `now` and publishes the merged state.
-fn merge_and_publish(live: &Live, body: Result<String, PollError>, now: DateTime<Utc>) {
+/// Stores tracks in the database; a failure is logged (the next play stores them again).
+async fn store(ctx: LiveContext, moved: Vec<(i64, Track)>) {
+    if moved.is_empty() {
+        return;
+    }
+    let (event, now) = (ctx.live.event().to_owned(), ctx.clock.now().timestamp());
+    if let Err(e) = ctx.db.run(move |c| crate::db::tracks::save(c, &event, &moved, now)).await {
+        tracing::warn!("cannot store what the poller learned about the game servers: {e}");
+    }
+}
+
+/// Parses an answer observed at `now` and publishes the merged state. Returns the tracks that
+/// moved on to a new play (or a new start of it), by server number, to be stored.
+fn merge_and_publish(live: &Live, body: Result<String, PollError>, now: DateTime<Utc>) -> Vec<(i64, Track)> {
     let parsed = body.map_err(|e| e.to_string()).and_then(|b| gameserver::parse(&b).map_err(|e| e.to_string()));
-    let next = match parsed {
+    let before = live.snapshot();
+    match parsed {
         Ok(parsed) => {
             tracing::debug!(
                 "game-server poll: {} entries usable, {} skipped",
                 parsed.reports.len(),
                 parsed.skipped.len()
             );
-            live.snapshot().after_answer(live.lineup(), parsed, now)
+            let next = before.after_answer(live.lineup(), parsed, now);
+            let moved = moved_tracks(live.lineup(), &before, &next);
+            live.publish(next);
+            moved
         }
         Err(reason) => {
             tracing::warn!("game-server poll failed: {reason}; keeping the last state");
-            live.snapshot().after_failure(now, reason)
+            live.publish(before.after_failure(now, reason));
+            Vec::new()
         }
-    };
-    live.publish(next);
+    }
+}
+
+/// The tracks of `next` that started a new play (or the same one anew) since `before`.
+fn moved_tracks(lineup: &Lineup, before: &super::LiveSnapshot, next: &super::LiveSnapshot) -> Vec<(i64, Track)> {
+    let old = before.servers.iter().map(|s| s.track.as_ref()).chain(std::iter::repeat(None));
+    lineup
+        .servers
+        .iter()
+        .zip(&next.servers)
+        .zip(old)
+        .filter_map(|((server, live), old)| {
+            let track = live.track.as_ref()?;
+            (track.seen == 1 && old != Some(track)).then(|| (server.number, track.clone()))
+        })
+        .collect()
 }
 
 /// The answer body (or why there is none) and the instant it describes.
 async fn fetch(ctx: &LiveContext) -> (Result<String, PollError>, DateTime<Utc>) {
     match ctx.live.source() {
-        Source::Fixture => fixture(ctx),
+        Source::Simulated(sim) => simulated(ctx, sim),
         Source::Http(http) => {
             let http = http.clone();
             let body =
@@ -286,11 +339,11 @@ async fn fetch(ctx: &LiveContext) -> (Result<String, PollError>, DateTime<Utc>) 
     }
 }
 
-/// Testing mode's answer: the configured servers as if rotating since the window's start.
-fn fixture(ctx: &LiveContext) -> (Result<String, PollError>, DateTime<Utc>) {
+/// Testing mode's answer: the simulated servers at the clock's second (an outage of the
+/// simulated API answers 503).
+fn simulated(ctx: &LiveContext, sim: &Simulator) -> (Result<String, PollError>, DateTime<Utc>) {
     let now = whole_seconds(ctx.clock.now());
-    let start = ctx.window.map_or(now, |w| w.start);
-    (Ok(gameserver::fixture_body(&ctx.live.lineup().sims(), start, now)), now)
+    (sim.answer(now).ok_or(PollError::Status(503)), now)
 }
 
 #[cfg(test)]

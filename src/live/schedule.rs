@@ -17,9 +17,13 @@ use chrono::{DateTime, Duration, Utc};
 use super::rotation::{self, ServerView};
 
 /// One play of a map on a server: `start <= t < end` while it runs. Whole seconds.
+///
+/// `play` is its number on the server ([`ServerView::play`]): with the server number and the
+/// map it identifies the play, however its projected start moves between polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Play {
     pub kacky_id: i64,
+    pub play: i64,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
@@ -29,35 +33,53 @@ pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
 
+/// `t` moved by `s` seconds, saturating at chrono's limits.
+fn plus_s(t: DateTime<Utc>, s: i64) -> DateTime<Utc> {
+    Duration::try_seconds(s).and_then(|d| t.checked_add_signed(d)).unwrap_or(if s < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
 /// The plays of one server: first the one running at `now` (`start <= now < end`), then the
 /// following ones back to back, as long as they start before `until`. A server whose position
-/// is unknown (its map is not in its playlist) has only the observed map, while it runs;
-/// a server with no valid time limit has none.
+/// is unknown (its map is not in its playlist) has only the observed map, while its slot runs
+/// (numbered as the play after the view's); a server with no valid slot has none.
 #[must_use]
 pub fn server_plays(s: &ServerView, now: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Play> {
     let now = whole_seconds(now);
-    let Some(slot) = s.timelimit_min.checked_mul(60).filter(|&x| x > 0) else { return Vec::new() };
+    if s.slot_ms <= 0 {
+        return Vec::new();
+    }
+    let elapsed = rotation::elapsed_s(s.observed, now);
     let Some(pos) = rotation::position(s, now) else {
-        let elapsed = s
-            .observed
-            .time_played_s
-            .max(0)
-            .saturating_add(now.signed_duration_since(s.observed.at).num_seconds().max(0));
-        if elapsed >= slot {
+        if !rotation::unknown_still_running(s, now) {
             return Vec::new();
         }
-        let start = now - Duration::seconds(elapsed);
-        return vec![Play { kacky_id: s.observed.current, start, end: start + Duration::seconds(slot) }];
+        let start = plus_s(now, -elapsed);
+        let end = plus_s(start, rotation::offset_s(1, s.slot_ms));
+        return vec![Play { kacky_id: s.observed.current, play: s.play.saturating_add(1), start, end }];
     };
+    // Starts are counted from the observed play's start, so rounding never accumulates.
+    let origin = plus_s(now, -elapsed);
+    let k0 = pos.play.saturating_sub(s.play);
     let len = s.playlist.len();
-    let mut start = now - Duration::seconds(pos.played_s);
     let mut plays = Vec::new();
-    let mut k = 0;
-    while k == 0 || start < until {
-        let end = start + Duration::seconds(slot);
-        plays.push(Play { kacky_id: s.playlist[(pos.index + k) % len], start, end });
-        start = end;
-        k += 1;
+    let mut j: i64 = 0;
+    loop {
+        let k = k0.saturating_add(j);
+        let start = plus_s(origin, rotation::offset_s(k, s.slot_ms));
+        if j > 0 && start >= until {
+            break;
+        }
+        let end = plus_s(origin, rotation::offset_s(k.saturating_add(1), s.slot_ms));
+        let index = (pos.index + usize::try_from(j).unwrap_or(0) % len) % len;
+        plays.push(Play { kacky_id: s.playlist[index], play: pos.play.saturating_add(j), start, end });
+        if end <= start {
+            break;
+        }
+        j += 1;
     }
     plays
 }
@@ -92,15 +114,12 @@ fn server_runs(s: &ServerView, now: DateTime<Utc>) -> Vec<(i64, i64)> {
         let current = s.observed.current;
         return rotation::next_play_s(s, current, now).map(|w| vec![(current, w)]).unwrap_or_default();
     };
-    // `position` is `Some` only for a positive, non-overflowing slot.
-    let slot = s.timelimit_min.saturating_mul(60);
     let len = s.playlist.len();
-    let first = slot - pos.played_s;
     (0..len)
         .map(|k| {
             let wait = match k {
                 0 => 0,
-                _ => first.saturating_add(i64::try_from(k - 1).unwrap_or(i64::MAX).saturating_mul(slot)),
+                _ => rotation::wait_s(s, &pos, now, i64::try_from(k).unwrap_or(i64::MAX)),
             };
             (s.playlist[(pos.index + k) % len], wait)
         })
@@ -125,8 +144,8 @@ mod tests {
         let (ow, or) =
             (Observed { current: 2, time_played_s: 60, at: t0() }, Observed { current: 6, time_played_s: 0, at: t0() });
         let servers = [
-            ServerView { number: 1, timelimit_min: 10, playlist: &white, observed: &ow },
-            ServerView { number: 11, timelimit_min: 20, playlist: &red, observed: &or },
+            ServerView { number: 1, slot_ms: 600_000, playlist: &white, observed: &ow, play: 0 },
+            ServerView { number: 11, slot_ms: 1_200_000, playlist: &red, observed: &or, play: 0 },
         ];
         let runs = next_runs(&servers, t0());
         assert_eq!(runs[&2], (1, 0));
@@ -141,7 +160,7 @@ mod tests {
     fn plays_run_back_to_back_and_wrap() {
         let list = [1, 2, 3];
         let o = Observed { current: 3, time_played_s: 120, at: t0() };
-        let s = ServerView { number: 1, timelimit_min: 10, playlist: &list, observed: &o };
+        let s = ServerView { number: 1, slot_ms: 600_000, playlist: &list, observed: &o, play: 0 };
         let now = t0() + Duration::seconds(30);
         let plays = server_plays(&s, now, now + Duration::minutes(30));
         let ids: Vec<i64> = plays.iter().map(|p| p.kacky_id).collect();
@@ -153,7 +172,7 @@ mod tests {
         assert_eq!(server_plays(&s, now, now).len(), 1);
         // A map not in the playlist: only while it runs.
         let o = Observed { current: 9, time_played_s: 590, at: t0() };
-        let s = ServerView { number: 1, timelimit_min: 10, playlist: &list, observed: &o };
+        let s = ServerView { number: 1, slot_ms: 600_000, playlist: &list, observed: &o, play: 0 };
         assert_eq!(server_plays(&s, t0() + Duration::seconds(5), t0() + Duration::hours(1)).len(), 1);
         assert!(server_plays(&s, t0() + Duration::seconds(10), t0() + Duration::hours(1)).is_empty());
     }
@@ -166,12 +185,13 @@ mod tests {
             list in proptest::collection::vec(0i64..6, 1..6),
             current in 0i64..7,
             played in -10i64..5000,
-            limit in 1i64..4,
+            slot_ms in 30_000i64..250_000,
+            play in -3i64..9,
             later in 0i64..20_000,
             hours in 0i64..5,
         ) {
             let observed = Observed { current, time_played_s: played, at: t0() };
-            let s = ServerView { number: 1, timelimit_min: limit, playlist: &list, observed: &observed };
+            let s = ServerView { number: 1, slot_ms, playlist: &list, observed: &observed, play };
             let now = t0() + Duration::seconds(later);
             let plays = server_plays(&s, now, now + Duration::hours(hours));
             if let Some(first) = plays.first() {
@@ -182,6 +202,16 @@ mod tests {
             }
             for w in plays.windows(2) {
                 prop_assert_eq!(w[0].end, w[1].start);
+                prop_assert_eq!(w[0].play + 1, w[1].play);
+            }
+            // A simpler reference: play `p` starts `ceil((p - play) × slot)` after the observed
+            // play's start, which is `played` seconds before the observation.
+            if rotation::position(&s, now).is_some() {
+                let origin = t0() - Duration::seconds(played.max(0));
+                for p in &plays {
+                    let ms = (p.play - play) * slot_ms;
+                    prop_assert_eq!(p.start, origin + Duration::milliseconds(ms + (1000 - ms % 1000) % 1000));
+                }
             }
             for map in 0..7 {
                 if let Some(p) = plays.iter().find(|p| p.kacky_id == map) {
@@ -197,7 +227,7 @@ mod tests {
             lists in proptest::collection::vec(proptest::collection::vec(0i64..8, 0..6), 1..5),
             currents in proptest::collection::vec(0i64..9, 5),
             played in proptest::collection::vec(-10i64..5000, 5),
-            limits in proptest::collection::vec(-1i64..4, 5),
+            slots in proptest::collection::vec(-1000i64..250_000, 5),
             later in 0i64..20_000,
         ) {
             let observed: Vec<Observed> =
@@ -205,7 +235,7 @@ mod tests {
             let servers: Vec<ServerView> = lists
                 .iter()
                 .enumerate()
-                .map(|(i, l)| ServerView { number: i as i64 + 1, timelimit_min: limits[i], playlist: l, observed: &observed[i] })
+                .map(|(i, l)| ServerView { number: i as i64 + 1, slot_ms: slots[i], playlist: l, observed: &observed[i], play: i as i64 })
                 .collect();
             let now = t0() + Duration::seconds(later);
             let runs = next_runs(&servers, now);

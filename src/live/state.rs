@@ -9,19 +9,12 @@
 //! `$`-formatted name the API sends: a server whose name changes only in formatting stays one
 //! entry (BUG-17b), and a server missing from an answer keeps its last state, whose age grows.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
-use tokio::sync::watch;
+use chrono::{DateTime, Utc};
 
 use super::gameserver::{Parsed, ServerReport, Skipped};
 use super::lineup::{Lineup, LiveServer};
-use super::poller::Source;
 use super::rotation::{Observed, ServerView};
-use super::timetable::Timetable;
-use crate::config::Settings;
-use crate::event::EventWindow;
+use super::slots::{self, Learning, Observation, Rotation, Track};
 
 /// Changes kept for `/live` subscribers that are behind.
 pub const CHANGES_BUFFER: usize = 256;
@@ -31,6 +24,8 @@ pub const CHANGES_BUFFER: usize = 256;
 pub struct MapChange {
     pub server: i64,
     pub kacky_id: i64,
+    /// The play's number on the server: `(server, play)` is its identity everywhere.
+    pub play: i64,
     #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
     pub start: DateTime<Utc>,
     #[serde(serialize_with = "crate::clock::serialize_rfc3339")]
@@ -40,8 +35,14 @@ pub struct MapChange {
 /// What we know about one configured server.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServerLive {
-    /// Last good observation; kept (and projected) while later polls fail or skip the server.
+    /// Last good observation, its start smoothed over the polls of the same play; kept (and
+    /// projected) while later polls fail or skip the server.
     pub observed: Option<Observed>,
+    /// The play numbering and the change times seen ([`slots`]).
+    pub track: Option<Track>,
+    /// The learned change time (ms) and slot (time limit plus change time, ms).
+    pub change_ms: i64,
+    pub slot_ms: i64,
     /// The name as last sent, with `$`-codes (for the log).
     pub raw_name: Option<String>,
     /// Why the last answer had nothing usable for this server; `None` after a good entry.
@@ -112,6 +113,7 @@ impl LiveSnapshot {
                 None => unknown.push(name),
             }
         }
+        next.relearn(lineup);
         for (i, server) in lineup.servers.iter().enumerate().filter(|(i, _)| !seen[*i]) {
             tracing::warn!("game server \"{}\" is missing from the answer; keeping its last state", server.name);
             next.servers[i].last_error = Some("missing from the game-server answer".into());
@@ -124,10 +126,41 @@ impl LiveSnapshot {
         }
         next
     }
+
+    /// Recomputes every server's change time and slot from the tracks ([`slots::change_estimates`]).
+    pub fn relearn(&mut self, lineup: &Lineup) {
+        self.servers.resize(lineup.servers.len(), ServerLive::default());
+        let learning: Vec<Learning> = lineup
+            .servers
+            .iter()
+            .zip(&self.servers)
+            .map(|(s, l)| Learning {
+                prior_ms: s.map_change_s.saturating_mul(1000),
+                changes_ms: l.track.as_ref().map_or(&[], |t| &t.changes_ms),
+            })
+            .collect();
+        let estimates = slots::change_estimates(&learning);
+        for ((server, live), change) in lineup.servers.iter().zip(&mut self.servers).zip(estimates) {
+            live.change_ms = change;
+            let limit = server.timelimit_ms();
+            live.slot_ms = if limit > 0 { limit.saturating_add(change).max(1000) } else { 0 };
+        }
+    }
+
+    /// The state at start: nothing observed yet, the tracks kept from before (see
+    /// [`crate::db::tracks`]) and the slots learned from them.
+    pub fn restored(lineup: &Lineup, tracks: Vec<Option<Track>>) -> Self {
+        let mut snapshot = Self::empty(lineup.servers.len());
+        for (live, track) in snapshot.servers.iter_mut().zip(tracks) {
+            live.track = track;
+        }
+        snapshot.relearn(lineup);
+        snapshot
+    }
 }
 
 impl ServerLive {
-    /// Takes over a good entry as the new observation.
+    /// Takes over a good entry as the new observation and advances the track.
     fn record(&mut self, server: &LiveServer, report: ServerReport, now: DateTime<Utc>) {
         if report.restarted {
             // The old system "reset the playlist" here; the configured order is the only one.
@@ -139,8 +172,32 @@ impl ServerLive {
         if let Some(e) = &self.last_error {
             tracing::warn!("game server \"{}\": {e}", server.name);
         }
-        self.observed = Some(Observed { current: report.current, time_played_s: report.time_played_s, at: now });
+        let start_ms = now.timestamp().saturating_sub(report.time_played_s).saturating_mul(1000);
+        let obs = Observation { current: report.current, start_ms, restarted: report.restarted };
+        let limit = server.timelimit_ms();
+        let slot_ms = if self.slot_ms > 0 { self.slot_ms } else { limit.saturating_add(server.map_change_s * 1000) };
+        let rotation = Rotation { playlist: &server.playlist, timelimit_ms: limit, slot_ms };
+        let track = match &self.track {
+            Some(t) => t.observe(&rotation, &obs),
+            None => Track::first(&server.playlist, &obs),
+        };
+        // The start as the track knows it (averaged over this play's polls) when it is this map.
+        let played = if track.current == report.current {
+            now.timestamp()
+                .saturating_sub(track.start_ms.div_euclid(1000) + i64::from(track.start_ms.rem_euclid(1000) >= 500))
+        } else {
+            report.time_played_s
+        };
+        self.track = Some(track);
+        self.observed = Some(Observed { current: report.current, time_played_s: played.max(0), at: now });
         self.raw_name = Some(report.raw_name);
+    }
+
+    /// The rotation view of `server` (this entry's configured server), when it was observed.
+    pub fn view<'a>(&'a self, server: &'a LiveServer) -> Option<ServerView<'a>> {
+        let observed = self.observed.as_ref()?;
+        let play = self.track.as_ref().map_or(0, |t| t.play);
+        Some(ServerView { number: server.number, slot_ms: self.slot_ms, playlist: &server.playlist, observed, play })
     }
 }
 
@@ -154,130 +211,11 @@ fn describe(skipped: Skipped) -> (String, String) {
     }
 }
 
-/// Cheap-to-clone handle on the live state, kept in `AppState`.
-#[derive(Clone)]
-pub struct Live {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    lineup: Lineup,
-    /// Map changes for `/live` subscribers, sent by [`super::feed`].
-    changes: tokio::sync::broadcast::Sender<MapChange>,
-    /// The last timetable built: for which snapshot `seq` and which second.
-    timetable: std::sync::Mutex<Option<(u64, i64, Arc<Timetable>)>>,
-    tx: watch::Sender<Arc<LiveSnapshot>>,
-    /// Serialises polls (the background task and [`super::poller::poll_now`]).
-    poll_lock: tokio::sync::Mutex<()>,
-    source: Source,
-}
-
-impl Live {
-    /// Nothing known yet; answers will come from the fixture (testing mode) or the API.
-    pub fn new(lineup: Lineup, settings: &Settings) -> Self {
-        let (tx, _) = watch::channel(Arc::new(LiveSnapshot::empty(lineup.servers.len())));
-        let source = Source::from_settings(settings);
-        let poll_lock = tokio::sync::Mutex::new(());
-        let timetable = std::sync::Mutex::new(None);
-        let (changes, _) = tokio::sync::broadcast::channel(CHANGES_BUFFER);
-        Self { inner: Arc::new(Inner { lineup, changes, timetable, tx, poll_lock, source }) }
-    }
-
-    /// Map changes from now on. A subscriber more than [`CHANGES_BUFFER`] changes behind is
-    /// told it lagged (and `/live` drops it): nobody waits for a slow reader.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<MapChange> {
-        self.inner.changes.subscribe()
-    }
-
-    /// Only the live feed task calls this; nobody listening is fine.
-    pub(super) fn announce(&self, change: MapChange) {
-        let _ = self.inner.changes.send(change);
-    }
-
-    /// The timetable for `now`, built at most once per second and snapshot and shared by all
-    /// callers (the lock is held while building, so concurrent misses build it once).
-    pub fn timetable(&self, window: Option<EventWindow>, now: DateTime<Utc>) -> Arc<Timetable> {
-        let snapshot = self.snapshot();
-        let mut slot = self.inner.timetable.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((seq, second, tt)) = slot.as_ref() {
-            if *seq == snapshot.seq && *second == now.timestamp() {
-                return tt.clone();
-            }
-        }
-        let tt = Arc::new(Timetable::build(&self.inner.lineup, &snapshot, window, now));
-        *slot = Some((snapshot.seq, now.timestamp(), tt.clone()));
-        tt
-    }
-
-    /// Resolves when the poller publishes a new snapshot.
-    pub fn watch(&self) -> watch::Receiver<Arc<LiveSnapshot>> {
-        self.inner.tx.subscribe()
-    }
-
-    /// The servers and playlists resolved at start (fixed for the process's life).
-    pub fn lineup(&self) -> &Lineup {
-        &self.inner.lineup
-    }
-
-    /// The latest published state.
-    pub fn snapshot(&self) -> Arc<LiveSnapshot> {
-        self.inner.tx.borrow().clone()
-    }
-
-    pub(super) fn source(&self) -> &Source {
-        &self.inner.source
-    }
-
-    pub(super) async fn lock_poll(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.inner.poll_lock.lock().await
-    }
-
-    pub(super) fn try_lock_poll(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, tokio::sync::TryLockError> {
-        self.inner.poll_lock.try_lock()
-    }
-
-    /// Only the poller calls this.
-    pub(super) fn publish(&self, snapshot: LiveSnapshot) {
-        self.inner.tx.send_replace(Arc::new(snapshot));
-    }
-
-    /// The `gameserver` part of `/healthz`: when the last poll ran, its error, and per server
-    /// the age of its last good state and why the last answer had nothing for it.
-    pub fn health(&self, now: DateTime<Utc>) -> Value {
-        let snap = self.snapshot();
-        let iso = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
-        let servers: Vec<Value> = self
-            .lineup()
-            .servers
-            .iter()
-            .zip(&snap.servers)
-            .map(|(server, live)| {
-                let age = live.observed.as_ref().map(|o| now.signed_duration_since(o.at).num_seconds().max(0));
-                json!({"name": server.name, "number": server.number, "age_s": age, "last_error": live.last_error})
-            })
-            .collect();
-        json!({
-            "source": self.inner.source.describe(),
-            "last_poll": iso(snap.last_poll),
-            "last_ok": iso(snap.last_ok),
-            "last_error": snap.last_error,
-            "servers": servers,
-        })
-    }
-}
-
-impl LiveServer {
-    /// This server's rotation as seen in `observed`, for the [`super::rotation`] functions.
-    pub fn view<'a>(&'a self, observed: &'a Observed) -> ServerView<'a> {
-        ServerView { number: self.number, timelimit_min: self.timelimit_min, playlist: &self.playlist, observed }
-    }
-}
-
 impl LiveSnapshot {
-    /// The servers with a known state (polled successfully at least once), in lineup order
-    /// (by server number).
-    pub fn known<'a>(&'a self, lineup: &'a Lineup) -> Vec<(&'a LiveServer, &'a Observed)> {
-        lineup.servers.iter().zip(&self.servers).filter_map(|(s, l)| l.observed.as_ref().map(|o| (s, o))).collect()
+    /// The servers with a known state (polled successfully at least once) with their rotation
+    /// views (learned slot, play numbers), in lineup order (by server number).
+    pub fn known<'a>(&'a self, lineup: &'a Lineup) -> Vec<(&'a LiveServer, ServerView<'a>)> {
+        lineup.servers.iter().zip(&self.servers).filter_map(|(s, l)| l.view(s).map(|v| (s, v))).collect()
     }
 }
 
@@ -286,6 +224,7 @@ mod tests {
     use super::*;
     use crate::live::gameserver::parse;
     use chrono::{Duration, TimeZone};
+    use serde_json::json;
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap()
@@ -298,6 +237,7 @@ mod tests {
             difficulty: json!("white"),
             timelimit_min: 10,
             playlist,
+            map_change_s: 0,
         };
         Lineup { servers: vec![server("S 1", 1, vec![1, 2, 3]), server("S 2", 2, vec![4, 5])], any_name: false }
     }
@@ -313,6 +253,11 @@ mod tests {
                         "S $o2": {"current_map": "#5", "time_played": "7", "recently_played": []}}"##;
         let s = answer(&l, &LiveSnapshot::empty(2), body, t0());
         assert_eq!(s.servers[0].observed, Some(Observed { current: 2, time_played_s: 30, at: t0() }));
+        assert_eq!(
+            s.servers[0].track.as_ref().map(|t| (t.play, t.start_ms)),
+            Some((1, (t0().timestamp() - 30) * 1000))
+        );
+        assert_eq!(s.servers[0].slot_ms, 600_000);
         assert_eq!(s.servers[1].observed.as_ref().unwrap().current, 5);
         assert_eq!(s.servers[1].restarted_at, Some(t0()));
         assert_eq!(s.servers[1].raw_name.as_deref(), Some("S $o2"));

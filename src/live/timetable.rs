@@ -1,5 +1,6 @@
 //! The timetable: every known server's plays with absolute times, up to a week ahead, built
-//! from the lineup, one live snapshot and "now" with [`schedule::server_plays`]. It is built
+//! from the lineup, one live snapshot (with each server's learned slot and play numbering) and
+//! "now" with [`schedule::server_plays`]. It is built
 //! at most once per second and snapshot (see [`super::Live::timetable`]) and shared by
 //! `/schedule`, `/alarms`, the calendar feed, `/live` and the notifier, so they all agree.
 
@@ -25,6 +26,8 @@ pub struct ServerPlays {
     /// servers.yaml `difficulty` (a colour word, verbatim).
     pub difficulty: Value,
     pub timelimit_s: i64,
+    /// The learned slot: time limit plus change time, milliseconds.
+    pub slot_ms: i64,
     pub plays: Vec<Play>,
 }
 
@@ -32,6 +35,8 @@ pub struct ServerPlays {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapPlay {
     pub server: i64,
+    /// The play's number on the server (see [`Play::play`]).
+    pub play: i64,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
@@ -54,12 +59,13 @@ impl Timetable {
         let servers = snapshot
             .known(lineup)
             .into_iter()
-            .map(|(server, observed)| ServerPlays {
+            .map(|(server, view)| ServerPlays {
                 number: server.number,
                 name: server.name.clone(),
                 difficulty: server.difficulty.clone(),
                 timelimit_s: server.timelimit_min.saturating_mul(60),
-                plays: schedule::server_plays(&server.view(observed), now, until),
+                slot_ms: view.slot_ms,
+                plays: schedule::server_plays(&view, now, until),
             })
             .filter(|s| !s.plays.is_empty())
             .collect();
@@ -90,7 +96,12 @@ impl Timetable {
         let mut maps: BTreeMap<i64, Vec<MapPlay>> = BTreeMap::new();
         for server in self.servers_within(hours) {
             for p in server.plays {
-                maps.entry(p.kacky_id).or_default().push(MapPlay { server: server.number, start: p.start, end: p.end });
+                maps.entry(p.kacky_id).or_default().push(MapPlay {
+                    server: server.number,
+                    play: p.play,
+                    start: p.start,
+                    end: p.end,
+                });
             }
         }
         for plays in maps.values_mut() {
@@ -110,7 +121,7 @@ impl Timetable {
                     .iter()
                     .enumerate()
                     .filter(move |(i, p)| p.kacky_id == kacky_id && (*i == 0 || p.start < cutoff))
-                    .map(move |(_, p)| MapPlay { server: s.number, start: p.start, end: p.end })
+                    .map(move |(_, p)| MapPlay { server: s.number, play: p.play, start: p.start, end: p.end })
             })
             .collect();
         plays.sort_by_key(|p| (p.start, p.server));
@@ -147,6 +158,7 @@ mod tests {
             difficulty: json!("white"),
             timelimit_min: 10,
             playlist,
+            map_change_s: 0,
         };
         let lineup = Lineup {
             servers: vec![server("A", 1, vec![1, 2, 3]), server("B", 2, vec![3, 4]), server("C", 3, vec![5])],
@@ -172,7 +184,7 @@ mod tests {
         let three = &maps[&3];
         assert_eq!(
             three[0],
-            MapPlay { server: 2, start: t0() + Duration::seconds(300), end: t0() + Duration::seconds(900) }
+            MapPlay { server: 2, play: 2, start: t0() + Duration::seconds(300), end: t0() + Duration::seconds(900) }
         );
         assert_eq!(three[1].server, 1);
         assert_eq!(tt.plays_of(3, 1), *three);

@@ -2,7 +2,10 @@
 //! as a Discord timestamp, a mention of each player whose profile holds a Discord user id, and
 //! the other players by name, unpinged. Mentions are allowed only for those ids
 //! (`allowed_mentions.parse` is empty), so `@everyone`/`@here` can never ring, whatever a name
-//! says. Pure, so the text is unit-tested.
+//! says. Each id is mentioned once even when several accounts give it (Discord refuses a
+//! message whose `allowed_mentions.users` repeats an id). Long lists are split into several
+//! messages; each says which accounts it tells, so deliveries are recorded message by message.
+//! Pure, so the text is unit-tested.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -28,6 +31,8 @@ pub struct Notice {
 /// A player to tell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recipient {
+    /// The account (what the delivery is recorded for).
+    pub user_id: i64,
     pub name: String,
     /// The profile's `discord` field.
     pub discord: String,
@@ -73,48 +78,77 @@ fn header(n: &Notice) -> String {
     )
 }
 
-/// The webhook bodies for one play: usually one; more when the mentions and names do not fit
-/// in [`MAX_CONTENT`] characters or [`MAX_MENTIONS`] mentions.
-pub fn bodies(notice: &Notice, recipients: &[Recipient]) -> Vec<Value> {
+/// One webhook message and the accounts it tells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub body: Value,
+    pub users: Vec<i64>,
+}
+
+/// What one recipient line holds: a mention (an id, with every account that gives it) or a
+/// name.
+struct Token {
+    text: String,
+    id: Option<String>,
+    users: Vec<i64>,
+}
+
+/// The mentions first (one per distinct id, in the order the ids first appear), then the
+/// names of the players without an id.
+fn tokens(recipients: &[Recipient]) -> Vec<Token> {
+    let mut mentions: Vec<Token> = Vec::new();
+    let mut names = Vec::new();
+    for r in recipients {
+        match discord_id(&r.discord) {
+            Some(id) => match mentions.iter_mut().find(|t| t.id.as_deref() == Some(id)) {
+                Some(t) => t.users.push(r.user_id),
+                None => {
+                    mentions.push(Token { text: format!("<@{id}>"), id: Some(id.to_owned()), users: vec![r.user_id] })
+                }
+            },
+            None => names.push(Token { text: inert(&r.name), id: None, users: vec![r.user_id] }),
+        }
+    }
+    mentions.extend(names);
+    mentions
+}
+
+/// The webhook messages for one play: usually one; more when the mentions and names do not
+/// fit in [`MAX_CONTENT`] characters or [`MAX_MENTIONS`] mentions.
+pub fn bodies(notice: &Notice, recipients: &[Recipient]) -> Vec<Chunk> {
     let head = header(notice);
-    let mut bodies = Vec::new();
-    let (mut content, mut ids): (String, Vec<String>) = (head.clone(), Vec::new());
+    let mut chunks = Vec::new();
+    let (mut content, mut ids, mut users): (String, Vec<String>, Vec<i64>) = (head.clone(), Vec::new(), Vec::new());
     let mut names_started = false;
-    let tokens = recipients
-        .iter()
-        .filter_map(|r| discord_id(&r.discord).map(|id| (format!("<@{id}>"), Some(id.to_owned()))))
-        .chain(recipients.iter().filter(|r| discord_id(&r.discord).is_none()).map(|r| (inert(&r.name), None)));
-    for (token, id) in tokens {
-        let separator = match (&id, names_started) {
+    for token in tokens(recipients) {
+        let separator = match (&token.id, names_started) {
             (Some(_), _) if ids.is_empty() => "\n",
             (Some(_), _) => " ",
             (None, false) => "\nAlso alarmed: ",
             (None, true) => ", ",
         };
-        let too_long = content.chars().count() + separator.chars().count() + token.chars().count() > MAX_CONTENT;
-        if too_long || (id.is_some() && ids.len() == MAX_MENTIONS) {
-            bodies.push(body(content, &ids));
+        let too_long = content.chars().count() + separator.chars().count() + token.text.chars().count() > MAX_CONTENT;
+        if too_long || (token.id.is_some() && ids.len() == MAX_MENTIONS) {
+            chunks.push(chunk(content, &ids, std::mem::take(&mut users)));
             content = format!("{head} (continued)");
             ids.clear();
-            let separator = if id.is_some() { "\n" } else { "\nAlso alarmed: " };
-            content.push_str(separator);
+            content.push_str(if token.id.is_some() { "\n" } else { "\nAlso alarmed: " });
         } else {
             content.push_str(separator);
         }
-        if id.is_none() {
+        if token.id.is_none() {
             names_started = true;
         }
-        content.push_str(&token);
-        if let Some(id) = id {
-            ids.push(id);
-        }
+        content.push_str(&token.text);
+        ids.extend(token.id);
+        users.extend(token.users);
     }
-    bodies.push(body(content, &ids));
-    bodies
+    chunks.push(chunk(content, &ids, users));
+    chunks
 }
 
-fn body(content: String, ids: &[String]) -> Value {
-    json!({"content": content, "allowed_mentions": {"parse": [], "users": ids}})
+fn chunk(content: String, ids: &[String], users: Vec<i64>) -> Chunk {
+    Chunk { body: json!({"content": content, "allowed_mentions": {"parse": [], "users": ids}}), users }
 }
 
 #[cfg(test)]
@@ -134,7 +168,8 @@ mod tests {
     }
 
     fn r(name: &str, discord: &str) -> Recipient {
-        Recipient { name: name.into(), discord: discord.into() }
+        let user_id = name.bytes().map(i64::from).sum();
+        Recipient { user_id, name: name.into(), discord: discord.into() }
     }
 
     #[test]
@@ -148,8 +183,10 @@ mod tests {
 
     #[test]
     fn one_message_mentions_ids_and_names_the_others() {
-        let b = bodies(&notice(), &[r("hunter", "123456789012345678"), r("@everyone", "old#1234"), r("bob", "")]);
-        assert_eq!(b.len(), 1);
+        let chunks = bodies(&notice(), &[r("hunter", "123456789012345678"), r("@everyone", "old#1234"), r("bob", "")]);
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].users.len(), 3);
+        let b: Vec<&Value> = chunks.iter().map(|c| &c.body).collect();
         let content = b[0]["content"].as_str().unwrap();
         assert!(
             content.starts_with(
@@ -165,15 +202,15 @@ mod tests {
     fn long_lists_are_split_within_the_limits() {
         let many: Vec<Recipient> = (0..250)
             .map(|i| {
-                if i % 2 == 0 {
-                    r(&format!("player{i}"), &format!("{:018}", i))
-                } else {
-                    r(&format!("player{i}"), "")
-                }
+                let discord = if i % 2 == 0 { format!("{:018}", i) } else { String::new() };
+                Recipient { user_id: i, ..r(&format!("player{i}"), &discord) }
             })
             .collect();
-        let b = bodies(&notice(), &many);
-        assert!(b.len() > 1);
+        let chunks = bodies(&notice(), &many);
+        assert!(chunks.len() > 1);
+        let told: Vec<i64> = chunks.iter().flat_map(|c| c.users.clone()).collect();
+        assert_eq!(told.len(), 250, "every account is in exactly one message");
+        let b: Vec<&Value> = chunks.iter().map(|c| &c.body).collect();
         let mut mentioned = 0;
         for body in &b {
             let content = body["content"].as_str().unwrap();
@@ -188,5 +225,28 @@ mod tests {
         assert_eq!(mentioned, 125);
         let all: String = b.iter().map(|x| x["content"].as_str().unwrap()).collect();
         assert!((0..250).filter(|i| i % 2 == 1).all(|i| all.contains(&format!("player{i}"))));
+        for c in &chunks {
+            let content = c.body["content"].as_str().unwrap();
+            for u in &c.users {
+                let i = *u;
+                let named = content.contains(&format!("<@{:018}>", i)) || content.contains(&format!("player{i}"));
+                assert!(named, "the message tells the accounts it lists: {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_id_given_by_two_accounts_is_mentioned_once() {
+        let same = "123456789012345678";
+        let chunks = bodies(&notice(), &[r("main", same), r("alt", &format!("<@{same}>")), r("bob", "")]);
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].body["allowed_mentions"]["users"], json!([same]));
+        let content = chunks[0].body["content"].as_str().unwrap();
+        assert_eq!(content.matches(same).count(), 1, "{content}");
+        let mut users = chunks[0].users.clone();
+        users.sort_unstable();
+        let mut expected = vec![r("main", "").user_id, r("alt", "").user_id, r("bob", "").user_id];
+        expected.sort_unstable();
+        assert_eq!(users, expected, "both accounts are told");
     }
 }

@@ -136,9 +136,9 @@ async fn a_slow_request_body_is_cut_off_with_408() {
 }
 
 /// The real binary with its whole log (stdout and stderr) captured.
-struct Logged {
+pub(crate) struct Logged {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -165,7 +165,7 @@ impl Logged {
         server
     }
 
-    fn lines_with(&self, needle: &str) -> usize {
+    pub(crate) fn lines_with(&self, needle: &str) -> usize {
         self.log.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
     }
 
@@ -210,7 +210,7 @@ fn clean_command(program: &str, dir: &Path) -> Command {
 }
 
 /// The binary serving the demo (simulated live event) with these overrides.
-fn demo(dir: &Path, overrides: &[(&str, &str)]) -> Logged {
+pub(crate) fn demo(dir: &Path, overrides: &[(&str, &str)]) -> Logged {
     let mut cmd = clean_command(BIN, dir);
     cmd.env("KACKY_PORT", "0");
     for (k, v) in overrides {

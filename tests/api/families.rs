@@ -69,7 +69,7 @@ struct Outside {
 async fn spawn_kx(o: &Outside, clock: &Clock, servers: Option<&str>, dir: Option<tempfile::TempDir>) -> TestApp {
     let config = format!(
         "eventtype: kx\nedition: 1\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\n\
-         gameserver_api_url: {}/api/\nrecords_api_url: {}\npoll_interval_s: 3600\nalarm_lead_minutes: 10\n\
+         gameserver_api_url: {}/api/\nrecords_api_url: {}\npoll_interval_s: 3600\nalarm_lead_minutes: 10\nmap_change_s: 0\n\
          join_url_template: 'trackmania://#join={{login}}@Trackmania'\n",
         o.game.base, o.records.base
     );

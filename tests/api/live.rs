@@ -103,10 +103,12 @@ async fn spawn_live(fake: &Fake, clock: &Clock, interval: u64) -> TestApp {
     spawn_live_with(fake, clock, interval, "").await
 }
 
-/// [`spawn_live`] with more config.yaml lines.
+/// [`spawn_live`] with more config.yaml lines. Its servers change maps instantly
+/// (`map_change_s: 0`) unless `extra` says otherwise.
 pub(crate) async fn spawn_live_with(fake: &Fake, clock: &Clock, interval: u64, extra: &str) -> TestApp {
+    let change = if extra.contains("map_change_s") { "" } else { "map_change_s: 0\n" };
     let config = format!(
-        "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\n\
+        "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\n{change}\
          gameserver_api_url: {}/api/\npoll_interval_s: {interval}\n{extra}",
         fake.base
     );
@@ -123,7 +125,7 @@ pub(crate) async fn spawn_live_with(fake: &Fake, clock: &Clock, interval: u64, e
 }
 
 /// The poller polls once at start; wait for it so it cannot race the test's own polls.
-async fn wait_for_first_poll(app: &TestApp) {
+pub(crate) async fn wait_for_first_poll(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while app.state.live.snapshot().last_poll.is_none() {
         assert!(Instant::now() < deadline, "no poll at start");
@@ -177,10 +179,11 @@ async fn dashboard_follows_the_game_servers_and_survives_upstream_trouble() {
     // Between polls the countdowns and maps move by projection alone.
     advance(&clock, 700);
     assert_eq!(cards(&app).await, [(1, vec![204, 205, 206, 201], 800), (2, vec![231, 232, 230, 231], 440)]);
-    // The servers report the switch a little differently; the poll wins.
-    script.set(answer((204, 95), (231, 30)));
+    // The servers report the switch a little differently; the poll wins. (Both switched a little
+    // early, no change time to learn from: the slots stay the time limits.)
+    script.set(answer((204, 105), (231, 170)));
     poll_now(&app.state).await;
-    assert_eq!(cards(&app).await, [(1, vec![204, 205, 206, 201], 805), (2, vec![231, 232, 230, 231], 570)]);
+    assert_eq!(cards(&app).await, [(1, vec![204, 205, 206, 201], 795), (2, vec![231, 232, 230, 231], 430)]);
     let health = gameserver_health(&app).await;
     assert_eq!((health["last_error"].clone(), health["servers"][0]["age_s"].clone()), (Value::Null, json!(0)));
 
@@ -197,7 +200,7 @@ async fn dashboard_follows_the_game_servers_and_survives_upstream_trouble() {
         let elapsed = 60 * (i as i64 + 1);
         assert_eq!(
             cards(&app).await,
-            [(1, vec![204, 205, 206, 201], 805 - elapsed), (2, vec![231, 232, 230, 231], 570 - elapsed)]
+            [(1, vec![204, 205, 206, 201], 795 - elapsed), (2, vec![231, 232, 230, 231], 430 - elapsed)]
         );
         let health = gameserver_health(&app).await;
         let error = health["last_error"].as_str().unwrap_or_default().to_owned();
@@ -215,7 +218,7 @@ async fn dashboard_follows_the_game_servers_and_survives_upstream_trouble() {
         "Kackiest Kacky 7 - Server 2": {"error": "Connection refused"},
     })));
     poll_now(&app.state).await;
-    assert_eq!(cards(&app).await, [(1, vec![205, 206, 201, 202], 890), (2, vec![231, 232, 230, 231], 390)]);
+    assert_eq!(cards(&app).await, [(1, vec![205, 206, 201, 202], 890), (2, vec![231, 232, 230, 231], 250)]);
     let health = gameserver_health(&app).await;
     assert!(health["servers"][1]["last_error"].as_str().unwrap().contains("Connection refused"), "{health}");
     assert_eq!((health["last_error"].clone(), health["servers"][0]["last_error"].clone()), (Value::Null, Value::Null));
@@ -348,7 +351,8 @@ async fn logged_in_dashboard_shows_own_difficulties() {
 #[tokio::test]
 async fn linear_playlist_in_testing_mode_without_servers_yaml() {
     let clock = Clock::manual(t0());
-    let config = "eventtype: KK\nedition: 7\nplaylist: linear\ntimelimit: 10\ntesting_mode: 1\n\
+    let config = "eventtype: KK\nedition: 7\nplaylist: linear\ntimelimit: 10\ntesting_mode: 1\nmap_change_s: 0\n\
+                  testing_map_change_s: 0\n\
                   testing_compstart: 2024-06-01T11:00:00Z\ntesting_compend: 2024-06-02T11:00:00Z\n";
     let app = spawn_with(Options { config, clock: clock.clone(), ..Options::default() }).await;
     wait_for_first_poll(&app).await;

@@ -75,9 +75,14 @@ async fn fake_discord() -> (Fake, Discord) {
 
 /// A live KK7 event at `t0` (server 1 plays 203 for 300 s already, 15-minute maps 201–206;
 /// server 2 plays 230 for 60 s, 10-minute maps 230–232), notifying 10 minutes ahead.
-async fn spawn_notifying(game: &Fake, discord: &Fake, clock: &Clock, dir: Option<tempfile::TempDir>) -> TestApp {
+pub(crate) async fn spawn_notifying(
+    game: &Fake,
+    discord: &Fake,
+    clock: &Clock,
+    dir: Option<tempfile::TempDir>,
+) -> TestApp {
     let config = format!(
-        "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\n\
+        "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\nmap_change_s: 0\n\
          gameserver_api_url: {}/api/\npoll_interval_s: 3600\nalarm_lead_minutes: 10\n",
         game.base
     );
@@ -94,12 +99,12 @@ async fn spawn_notifying(game: &Fake, discord: &Fake, clock: &Clock, dir: Option
     app
 }
 
-async fn alarm(app: &TestApp, token: &str, map: i64, on: bool) {
+pub(crate) async fn alarm(app: &TestApp, token: &str, map: i64, on: bool) {
     let (s, b) = app.post_json("/spreadsheet/kk", json!({"mapid": map.to_string(), "alarm": on}), Some(token)).await;
     assert_eq!(s, 200, "{b}");
 }
 
-async fn player(app: &TestApp, name: &str, discord: &str) -> String {
+pub(crate) async fn player(app: &TestApp, name: &str, discord: &str) -> String {
     let token = app.register_login(name, "password1").await;
     let (s, _) = app.post_json("/usermgnt", json!({"discord": discord}), Some(&token)).await;
     assert_eq!(s, 200);
@@ -118,7 +123,7 @@ async fn expect_messages(d: &Discord, n: usize, wait: Duration) -> Vec<Value> {
     got
 }
 
-fn advance_to(clock: &Clock, offset_s: i64) {
+pub(crate) fn advance_to(clock: &Clock, offset_s: i64) {
     clock.set(t0() + chrono::Duration::seconds(offset_s));
 }
 
@@ -260,7 +265,7 @@ async fn bot_api_lists_upcoming_alarms_behind_its_token() {
     // Within the default 600 s: 204 at +600 only (232 is at +1140).
     assert_eq!(
         body,
-        json!([{"kacky_id": 204, "server": 1, "start": "2024-06-01T12:10:00Z", "end": "2024-06-01T12:25:00Z",
+        json!([{"kacky_id": 204, "server": 1, "play": 3, "start": "2024-06-01T12:10:00Z", "end": "2024-06-01T12:25:00Z",
                 "users": [{"name": "hunter", "discord": "123456789012345678"}]}])
     );
     let (_, body) = get("/alarms/upcoming?within=1200", Some("bot-token-123")).await;

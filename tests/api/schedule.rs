@@ -82,9 +82,9 @@ async fn schedule_has_absolute_times_that_agree_with_the_dashboard() {
     // `maps`: each map's plays in start order, keyed by kacky id.
     assert_eq!(
         body["maps"]["230"],
-        json!([{"server": 2, "start": at(-60), "end": at(540)}, {"server": 2, "start": at(1740), "end": at(2340)}, {"server": 2, "start": at(3540), "end": at(4140)}])
+        json!([{"server": 2, "play": 0, "start": at(-60), "end": at(540)}, {"server": 2, "play": 3, "start": at(1740), "end": at(2340)}, {"server": 2, "play": 6, "start": at(3540), "end": at(4140)}])
     );
-    assert_eq!(body["maps"]["203"], json!([{"server": 1, "start": at(-300), "end": at(600)}]));
+    assert_eq!(body["maps"]["203"], json!([{"server": 1, "play": 2, "start": at(-300), "end": at(600)}]));
     assert!(body["maps"].get("250").is_none(), "a map on no server is not scheduled");
 
     // 304 for the same data; the default horizon is 24 h.
@@ -113,7 +113,8 @@ async fn the_event_end_cuts_the_schedule_and_outside_the_window_it_is_empty() {
     let (fake, _script) = fake_gameserver(answer((203, 0), (230, 0))).await;
     let clock = Clock::manual(t0());
     // The event ends 40 minutes after t0.
-    let config = "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-01T12:40:00Z\n";
+    let config =
+        "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-01T12:40:00Z\nmap_change_s: 0\n";
     let app = crate::common::spawn_with(crate::common::Options {
         config: &format!("{config}gameserver_api_url: {}/api/\npoll_interval_s: 3600\n", fake.base),
         servers: Some(crate::live::SERVERS),
@@ -164,15 +165,15 @@ async fn one_map_and_the_callers_alarms() {
     let (status, alarms) = app.get_auth("/alarms", &token).await;
     assert_eq!(status, 200);
     let alarms = alarms.as_array().unwrap();
-    assert_eq!(alarms[0], json!({"kacky_id": 204, "server": 1, "start": at(600), "end": at(1500)}));
-    assert_eq!(alarms[1], json!({"kacky_id": 232, "server": 2, "start": at(1140), "end": at(1740)}));
+    assert_eq!(alarms[0], json!({"kacky_id": 204, "server": 1, "play": 3, "start": at(600), "end": at(1500)}));
+    assert_eq!(alarms[1], json!({"kacky_id": 232, "server": 2, "play": 2, "start": at(1140), "end": at(1740)}));
     assert!(alarms.windows(2).all(|w| parse(&w[0]["start"]) <= parse(&w[1]["start"])));
     assert!(alarms.iter().all(|a| a["kacky_id"] == 204 || a["kacky_id"] == 232));
 }
 
 /// The feed's VEVENTs as (UID, SUMMARY, DTSTART, TRIGGER of its VALARM), read by the `ical`
 /// crate's parser.
-fn parse_feed(text: &str) -> Vec<(String, String, String, String)> {
+pub(crate) fn parse_feed(text: &str) -> Vec<(String, String, String, String)> {
     let reader = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
     let calendars: Vec<_> = reader.map(|c| c.expect("a valid iCalendar")).collect();
     assert_eq!(calendars.len(), 1);
@@ -196,7 +197,7 @@ fn parse_feed(text: &str) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
-async fn fetch_feed(app: &TestApp, url: &str) -> (u16, String, String) {
+pub(crate) async fn fetch_feed(app: &TestApp, url: &str) -> (u16, String, String) {
     let r = app.client.get(app.url(url)).send().await.unwrap();
     let status = r.status().as_u16();
     let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
@@ -223,8 +224,10 @@ async fn calendar_feed_parses_rotates_and_goes_with_the_account() {
     let (status, ct, text) = fetch_feed(&app, &url).await;
     assert_eq!((status, ct.as_str()), (200, "text/calendar; charset=utf-8"));
     let events = parse_feed(&text);
-    // Every 90 minutes (server 1: six maps of 15 minutes) from +1500 s until the event's end.
-    assert_eq!(events.len(), (48 * 3600 - 1500) / 5400 + 1, "{}", events.len());
+    // Every 90 minutes (server 1: six maps of 15 minutes) from +1500 s: the soonest eight of the
+    // 32 plays until the event's end (the feed's bound), the last 10.5 hours later.
+    assert_eq!(events.len(), kacky_backend::calendar::PLAYS_PER_MAP, "{}", events.len());
+    assert_eq!(events[7].2, "20240601T225500Z");
     assert_eq!(events[0].1, "KK7 #205 on server 1 (white)");
     assert_eq!(events[0].2, "20240601T122500Z", "205 comes after 203 (10 min left) and 204");
     assert_eq!(events[0].3, "-PT900S", "alarm_lead_minutes before");
@@ -316,14 +319,14 @@ async fn live_stream_snapshot_changes_keepalives_cap_and_shutdown() {
     script.set(answer((203, 300), (232, 5)));
     poll_now(&app.state).await;
     let change = sse.event("map", Duration::from_secs(2)).await.expect("the polled change");
-    assert_eq!(change, json!({"server": 2, "kacky_id": 232, "start": at(-5), "end": at(595)}));
+    assert_eq!(change, json!({"server": 2, "kacky_id": 232, "play": 2, "start": at(-5), "end": at(595)}));
 
     // The rotation reaching a boundary is a change too (no poll): server 1 moves on at +600.
     clock.advance(chrono::Duration::seconds(601));
     let change = sse.event("map", Duration::from_secs(2)).await.expect("the projected change");
-    assert_eq!(change, json!({"server": 1, "kacky_id": 204, "start": at(600), "end": at(1500)}));
+    assert_eq!(change, json!({"server": 1, "kacky_id": 204, "play": 3, "start": at(600), "end": at(1500)}));
     let change = sse.event("map", Duration::from_secs(2)).await.expect("server 2 moved on too");
-    assert_eq!(change, json!({"server": 2, "kacky_id": 230, "start": at(595), "end": at(1195)}));
+    assert_eq!(change, json!({"server": 2, "kacky_id": 230, "play": 3, "start": at(595), "end": at(1195)}));
 
     // Keep-alive comments while nothing happens.
     let block = sse.next(Duration::from_secs(3)).await.expect("a keep-alive");

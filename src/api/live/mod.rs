@@ -27,7 +27,7 @@ use super::{ApiError, AppState};
 use crate::db;
 use crate::db::maps::MapRow;
 use crate::live::lineup::LiveServer;
-use crate::live::rotation::{self, Observed, ServerView};
+use crate::live::rotation::{self, ServerView};
 use crate::live::schedule;
 
 mod chat;
@@ -92,18 +92,18 @@ struct DashboardMap {
     number: i64,
 }
 
-/// The servers with a known state as rotation views, by server number. Empty outside the
-/// event window: the rotations are not played then, and projecting them would invent a
-/// schedule.
+/// The servers with a known state as rotation views (with their learned slots), by server
+/// number. Empty outside the event window: the rotations are not played then, and projecting
+/// them would invent a schedule.
 fn live_servers<'a>(
     state: &AppState,
-    known: &'a [(&'a LiveServer, &'a Observed)],
+    known: &[(&'a LiveServer, ServerView<'a>)],
     now: DateTime<Utc>,
 ) -> Vec<(&'a LiveServer, ServerView<'a>)> {
     if !state.event_running(now) {
         return Vec::new();
     }
-    known.iter().map(|(server, observed)| (*server, server.view(observed))).collect()
+    known.to_vec()
 }
 
 /// Whole seconds until the window's end, 0 after it or without a window (the old value was
@@ -112,13 +112,13 @@ fn comptime_left(state: &AppState, now: DateTime<Utc>) -> i64 {
     state.window.map_or(0, |w| w.end.signed_duration_since(now).num_seconds().max(0))
 }
 
-/// Seconds left on the server's current map. When the rotation cannot be projected (the
-/// current map is not in the playlist) the observed map's remaining time, floored at 0.
+/// Seconds until the server's next map starts (the learned slot counts the change time, see
+/// docs/COMPATIBILITY.md). When the rotation cannot be projected (the current map is not in
+/// the playlist) the observed map's remaining slot, floored at 0.
 fn time_left(view: &ServerView, now: DateTime<Utc>) -> i64 {
     rotation::time_left_s(view, now).unwrap_or_else(|| {
-        let since = now.signed_duration_since(view.observed.at).num_seconds().max(0);
-        let played = view.observed.time_played_s.saturating_add(since);
-        view.timelimit_min.saturating_mul(60).saturating_sub(played).max(0)
+        let played = rotation::elapsed_s(view.observed, now);
+        rotation::offset_s(1, view.slot_ms).saturating_sub(played).max(0)
     })
 }
 
