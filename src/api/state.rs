@@ -109,6 +109,7 @@ impl From<&AppState> for crate::notify::NotifyContext {
             eventtype: s.settings.eventtype,
             edition: s.settings.edition,
             lead: chrono::Duration::minutes(s.settings.alarm_lead_minutes),
+            mentions: s.mention_rules(),
         }
     }
 }

@@ -118,11 +118,25 @@ pub(crate) async fn spawn_feed(
     extra: &str,
     dir: Option<tempfile::TempDir>,
 ) -> TestApp {
+    spawn_feed_with(event, records, discord, clock, extra, "", dir).await
+}
+
+/// [`spawn_feed`] with more secrets.yaml lines.
+pub(crate) async fn spawn_feed_with(
+    event: &str,
+    records: &Fake,
+    discord: &Fake,
+    clock: &Clock,
+    extra: &str,
+    extra_secrets: &str,
+    dir: Option<tempfile::TempDir>,
+) -> TestApp {
     let config = format!(
         "{event}\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\nrecords_api_url: {}\n{extra}",
         records.base
     );
-    let secrets = format!("{SECRETS}discord_finish_webhook_url: {}/api/webhooks/7/finish-token\n", discord.base);
+    let secrets =
+        format!("{SECRETS}discord_finish_webhook_url: {}/api/webhooks/7/finish-token\n{extra_secrets}", discord.base);
     spawn_with(Options { config: &config, secrets: &secrets, servers: None, clock: clock.clone(), dir }).await
 }
 
@@ -138,7 +152,7 @@ async fn step(clock: &Clock, r: &Records, wait: Duration) {
 }
 
 /// Slots until each login was polled once more.
-async fn poll_each(clock: &Clock, r: &Records, logins: &[&str]) {
+pub(crate) async fn poll_each(clock: &Clock, r: &Records, logins: &[&str]) {
     let before: Vec<usize> = logins.iter().map(|l| r.polls_of(l)).collect();
     for _ in 0..100 {
         if logins.iter().zip(&before).all(|(l, b)| r.polls_of(l) > *b) {
@@ -152,7 +166,7 @@ async fn poll_each(clock: &Clock, r: &Records, logins: &[&str]) {
 }
 
 /// The happenings in `/finishes` (all of them), once `n` are there.
-async fn finishes(app: &TestApp, n: usize) -> Vec<Value> {
+pub(crate) async fn finishes(app: &TestApp, n: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let (s, body) = app.get("/finishes?limit=500").await;
