@@ -569,7 +569,7 @@ impl Settings {
             public_url: http_url(cfg, "public_url", "")?,
             discord_api_url: http_url(cfg, "discord_api_url", "https://discord.com")?,
             discord_link_done_url: http_url(cfg, "discord_link_done_url", "")?,
-            discord_mentions_per_hour: cfg.positive("discord_mentions_per_hour", 10)?,
+            discord_mentions_per_hour: cfg.positive("discord_mentions_per_hour", 20)?,
             records_cache_s: match cfg.int("records_cache_s")?.unwrap_or(30) {
                 n @ 0..=3600 => n as u64,
                 n => return Err(cfg.err("records_cache_s", format!("expected seconds from 0 to 3600, found {n}"))),
