@@ -5,6 +5,7 @@
 //! that keeps it fresh ([`poller`]), the whole schedule at once ([`schedule`]), the shared
 //! timetable with absolute times ([`timetable`]) and the `/live` change feed ([`feed`]).
 
+mod client;
 pub mod feed;
 pub mod gameserver;
 mod handle;

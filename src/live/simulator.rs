@@ -26,8 +26,9 @@ use serde_json::{json, Map, Value};
 
 /// The en dash the KK map names use instead of a minus sign (`#–151`).
 const EN_DASH: char = '\u{2013}';
-/// Most plays generated per server (a year of 5-minute maps), whatever the window.
-const MAX_PLAYS: usize = 100_000;
+/// Most plays generated per server (69 days of 5-minute maps, 208 of 15-minute ones), so even
+/// a testing window of years costs no more than a few MB; then the last map stays on.
+const MAX_PLAYS: usize = 20_000;
 
 /// How the simulated servers misbehave.
 #[derive(Debug, Clone, PartialEq)]
