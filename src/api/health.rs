@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 async fn healthz(State(state): State<AppState>) -> Response {
     let probe =
-        state.db.run(|c| Ok::<_, db::DbError>((db::schema_version(c)?, db::finishes::delivery_counts(c)?.2))).await;
+        state.db.run(|c| Ok::<_, db::DbError>((db::schema_version(c)?, db::finishes::pending(c)?))).await;
     match probe {
         Ok((version, pending)) => {
             let records = records_health(&state);

@@ -306,6 +306,10 @@ async fn each_happening_once_in_the_feed_on_live_and_on_discord_also_after_a_res
     assert_eq!(lines.len(), 7, "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("**hunter\\_tm** finished **#203** in 0:55.000 (rank 2)")), "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("**hunter\\_tm** has finished **5** maps of KK7")), "{lines:#?}");
+    let (_, health) = app.get("/healthz").await;
+    let posted = &health["finishes"]["discord"];
+    assert_eq!((posted["enabled"].as_bool(), posted["pending"].as_i64()), (Some(true), Some(0)), "{posted}");
+    assert!(posted["last_sent"].is_string(), "{posted}");
     let dir = app.stop().await;
     let app = spawn_feed(KK7, &records, &discord, &clock, extra, Some(dir)).await;
     poll_each(&clock, &r, &["hunter_tm", "streamer"]).await;
