@@ -143,6 +143,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// Seconds open requests may take to finish after SIGTERM/SIGINT before the process exits.
     pub shutdown_grace_s: u64,
+    /// Address of the private Prometheus port (`GET /metrics`); `None` = no metrics (default).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub api_pwd: Secret,
     pub jwt_secret: Secret,
     pub sendgrid_api_key: Secret,
@@ -245,6 +247,7 @@ const KEYS: &[(&str, File, Use)] = &[
     ("discord_api_url", File::Config, Use::Read),
     ("discord_link_done_url", File::Config, Use::Read),
     ("discord_mentions_per_hour", File::Config, Use::Read),
+    ("metrics_listen", File::Config, Use::Read),
     ("records_cache_s", File::Config, Use::Read),
     ("join_url_template", File::Config, Use::Read),
     ("workers", File::Config, Use::Ignored),
@@ -553,6 +556,7 @@ impl Settings {
             keepalive_idle_timeout_s: cfg.positive("keepalive_idle_timeout_s", 60)?.min(DAY_S) as u64,
             max_connections: usize::try_from(cfg.positive("max_connections", 768)?).unwrap_or(usize::MAX),
             shutdown_grace_s: cfg.positive("shutdown_grace_s", 10)?.min(DAY_S) as u64,
+            metrics_listen: metrics_listen(cfg)?,
             api_pwd: sec.secret("api_pwd")?,
             jwt_secret,
             sendgrid_api_key: sec.secret("sendgrid_api_key")?,
@@ -581,6 +585,12 @@ impl Settings {
         if let (Some(a), Some(b)) = (settings.compstart, settings.compend) {
             if b < a {
                 return Err(cfg.err("compend", "expected a date-time after compstart"));
+            }
+        }
+        if let Some(m) = settings.metrics_listen.filter(|m| m.port() != 0 && m.port() == settings.port) {
+            if m.ip().is_unspecified() || ["0.0.0.0", "::", &m.ip().to_string()].contains(&settings.bind_hosts.as_str())
+            {
+                return Err(cfg.err("metrics_listen", format!("expected another port than the public one ({m})")));
             }
         }
         Ok(settings)
@@ -696,6 +706,16 @@ fn milestones(cfg: &Source) -> Result<Vec<i64>, ConfigError> {
     Ok(out)
 }
 
+/// `host:port` of the metrics port (`127.0.0.1:9091`, `[::1]:9091`); absent or empty = off.
+fn metrics_listen(cfg: &Source) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    match cfg.string("metrics_listen")?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw.parse().map(Some).map_err(|_| {
+            cfg.err("metrics_listen", format!("expected an IP address and port like 127.0.0.1:9091, found \"{raw}\""))
+        }),
+    }
+}
+
 fn expand_home(raw: &str) -> PathBuf {
     match (raw.strip_prefix('~'), std::env::var("HOME")) {
         (Some(rest), Ok(home)) => PathBuf::from(format!("{home}{rest}")),
@@ -758,6 +778,24 @@ mod tests {
         assert_eq!((s.max_connections, s.request_timeout_s), (100, 86_400));
         let e = Settings::from_sources(&src("header_read_timeout_s: 0"), &src("jwt_secret: x"), false).unwrap_err();
         assert_eq!(e.to_string(), "config.yaml: key `header_read_timeout_s`: expected a positive integer, found 0");
+    }
+
+    #[test]
+    fn metrics_listen_is_off_by_default_and_names_a_bad_address() {
+        let s = Settings::from_sources(&src(""), &src("jwt_secret: x"), false).unwrap();
+        assert_eq!(s.metrics_listen, None);
+        let s = Settings::from_sources(&src("metrics_listen: '[::1]:9091'"), &src("jwt_secret: x"), false).unwrap();
+        assert_eq!(s.metrics_listen, Some("[::1]:9091".parse().unwrap()));
+        let e = Settings::from_sources(&src("metrics_listen: 127.0.0.1:5005"), &src("jwt_secret: x"), false);
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "config.yaml: key `metrics_listen`: expected another port than the public one (127.0.0.1:5005)"
+        );
+        let e = Settings::from_sources(&src("metrics_listen: 9091"), &src("jwt_secret: x"), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.yaml: key `metrics_listen`: expected an IP address and port like 127.0.0.1:9091, found \"9091\""
+        );
     }
 
     #[test]

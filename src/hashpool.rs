@@ -36,7 +36,9 @@ impl HashPool {
     /// Runs `f` on a hashing thread and waits for it without blocking the runtime.
     pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = crate::metrics::hashing_queued();
         let job: Job = Box::new(move || {
+            drop(queued);
             let _ = tx.send(f());
         });
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job).ok()?;
@@ -49,7 +51,9 @@ impl HashPool {
     /// before (or beside) the async runtime, so even the start-up hash uses the pool's memory.
     pub fn run_blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
         let (tx, rx) = std::sync::mpsc::channel();
+        let queued = crate::metrics::hashing_queued();
         let job: Job = Box::new(move || {
+            drop(queued);
             let _ = tx.send(f());
         });
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job).ok()?;

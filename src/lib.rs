@@ -42,6 +42,9 @@
 //!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses.
 //! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
 //!   connection cap, a bounded graceful shutdown) beside the background tasks ([`Background`]).
+//! - [`metrics`] counts requests, polls, deliveries, cache hits, hashing and pool waits through
+//!   the `metrics` facade (one call per event) and serves them in Prometheus text on the private
+//!   `metrics_listen` port, never on the public one.
 //! - [`event`] decides the event phase from the configured window and the injectable [`clock`].
 //! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML; [`mapcsv`]
 //!   reads the admin's map list upload; [`import`] reads the old MariaDB dump.
@@ -66,6 +69,7 @@ pub mod import;
 pub mod live;
 pub mod mail;
 pub mod mapcsv;
+pub mod metrics;
 pub mod notify;
 pub mod oauth;
 pub mod ratelimit;

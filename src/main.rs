@@ -114,12 +114,27 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::warn!("no config.yaml found: serving a DEMO (history + simulated live event) on 127.0.0.1:{}. Not for production.", settings.port);
     }
     let addr = format!("{}:{}", settings.bind_hosts, settings.port);
+    let metrics_addr = settings.metrics_listen;
+    if metrics_addr.is_some() {
+        // Before anything is recorded, so start-up work (migrations, the first poll) counts too.
+        kacky_backend::metrics::handle();
+    }
     let state = kacky_backend::prepare(settings, Clock::system())?;
     let runtime = tokio::runtime::Runtime::new()?;
     let served = runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
+        if let Some(metrics) = metrics_addr {
+            let listener = tokio::net::TcpListener::bind(metrics)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {metrics} (metrics_listen): {e}"))?;
+            tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+            if metrics.ip().is_unspecified() {
+                tracing::warn!("metrics_listen {metrics} answers on every network interface: keep the port firewalled");
+            }
+            tokio::spawn(kacky_backend::metrics::serve(listener, state.clone()));
+        }
         kacky_backend::serve(listener, state, kacky_backend::shutdown_signal()).await?;
         Ok(())
     });

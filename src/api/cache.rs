@@ -112,8 +112,14 @@ impl ResponseCache {
         T: Serialize,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        let init = async move { compute().await.map(|value| SharedJson::new(&value)) };
-        self.answers.try_get_with(key, init).await.map_err(ApiError::shared)
+        let missed = std::sync::atomic::AtomicBool::new(false);
+        let init = async {
+            missed.store(true, Ordering::Relaxed);
+            compute().await.map(|value| SharedJson::new(&value))
+        };
+        let answer = self.answers.try_get_with(key, init).await.map_err(ApiError::shared);
+        crate::metrics::answer_cache(!missed.load(Ordering::Relaxed));
+        answer
     }
 
     /// The anonymous sheet rows of one edition, read once per data generation and shared by

@@ -22,8 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 503, description = "The database does not answer", body = shapes::Unhealthy),
     ))]
 async fn healthz(State(state): State<AppState>) -> Response {
-    let probe =
-        state.db.run(|c| Ok::<_, db::DbError>((db::schema_version(c)?, db::finishes::pending(c)?))).await;
+    let probe = state.db.run(|c| Ok::<_, db::DbError>((db::schema_version(c)?, db::finishes::pending(c)?))).await;
     match probe {
         Ok((version, pending)) => {
             let records = records_health(&state);

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -155,15 +155,18 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
     hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
-/// One line per request: method, path (a calendar feed's token redacted), status,
-/// milliseconds, client address.
+/// One line per request (method, path with a calendar feed's token redacted, status,
+/// milliseconds, client address) and its metrics (by route template: axum's [`MatchedPath`],
+/// `unmatched` for the 404 fallback).
 async fn access_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = calendar::redact_path(req.uri().path()).into_owned();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client = peer.map(|p| client_ip(p, req.headers(), &state.settings.trusted_proxies));
     let response = next.run(req).await;
+    crate::metrics::http_request(&route, &method, response.status().as_u16(), start.elapsed());
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     let client = client.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
     tracing::info!(target: "access", "{method} {path} {} {ms:.1}ms {client}", response.status().as_u16());

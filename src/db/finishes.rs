@@ -309,8 +309,10 @@ pub fn delivered(conn: &mut Connection, ids: &[i64], sent: bool, now: DateTime<U
 
 /// Happenings waiting for the finish webhook, for `/healthz` (the partial index counts them).
 pub fn pending(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT COUNT(*) FROM finish_events INDEXED BY finish_events_pending WHERE discord = 'pending'")?
-        .query_row([], |r| r.get(0))
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM finish_events INDEXED BY finish_events_pending WHERE discord = 'pending'",
+    )?
+    .query_row([], |r| r.get(0))
 }
 
 /// How long happenings are kept after their event's end (and after they happened).

@@ -160,12 +160,15 @@ fn merge_and_publish(live: &Live, body: Result<String, PollError>, now: DateTime
             );
             let next = before.after_answer(live.lineup(), parsed, now);
             let moved = moved_tracks(live.lineup(), &before, &next);
+            crate::metrics::poll(true, live.lineup(), &next, now);
             live.publish(next);
             moved
         }
         Err(reason) => {
             tracing::warn!("game-server poll failed: {reason}; keeping the last state");
-            live.publish(before.after_failure(now, reason));
+            let next = before.after_failure(now, reason);
+            crate::metrics::poll(false, live.lineup(), &next, now);
+            live.publish(next);
             Vec::new()
         }
     }

@@ -29,6 +29,7 @@ pub(super) async fn deliver(state: NotifyContext, notice: Notice, recipients: Ve
             None => send_with_retries(&state, &webhook, chunk.body, notice.start).await,
         };
         let final_state = if outcome.is_ok() { State::Sent } else { State::Failed };
+        crate::metrics::notifier_delivery(if outcome.is_ok() { "sent" } else { "failed" });
         if final_state == State::Sent {
             told += chunk.users.len();
         } else {

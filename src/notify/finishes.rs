@@ -129,6 +129,7 @@ async fn post(ctx: &PosterContext, webhook: &Webhook, items: Vec<FinishItem>) ->
         let outcome = send_with_retries(ctx, webhook, body).await;
         let at = ctx.clock.now();
         let sent = outcome.is_ok();
+        crate::metrics::finish_feed_delivery(if sent { "sent" } else { "failed" });
         match &outcome {
             Ok(()) => ctx.finishes.note_discord(at, Ok(())),
             Err(e) => {

@@ -195,6 +195,8 @@ const KK7: &str = "eventtype: KK\nedition: 7";
 
 #[tokio::test]
 async fn each_happening_once_in_the_feed_on_live_and_on_discord_also_after_a_restart() {
+    const SENT: &str = r#"kacky_finish_feed_deliveries_total{outcome="sent"}"#;
+    let sent_before = crate::metrics::recorded(SENT);
     let clock = Clock::manual(t0());
     let (records, r) = fake_records(&clock).await;
     let (discord, d) = fake_discord().await;
@@ -310,6 +312,7 @@ async fn each_happening_once_in_the_feed_on_live_and_on_discord_also_after_a_res
     let posted = &health["finishes"]["discord"];
     assert_eq!((posted["enabled"].as_bool(), posted["pending"].as_i64()), (Some(true), Some(0)), "{posted}");
     assert!(posted["last_sent"].is_string(), "{posted}");
+    assert!(crate::metrics::recorded(SENT) >= sent_before + 1.0, "the deliveries are counted");
     let dir = app.stop().await;
     let app = spawn_feed(KK7, &records, &discord, &clock, extra, Some(dir)).await;
     poll_each(&clock, &r, &["hunter_tm", "streamer"]).await;

@@ -18,6 +18,7 @@ mod live;
 mod maps_unique;
 mod mariadb;
 mod mentions;
+mod metrics;
 mod names;
 mod notify;
 mod notify_delivery;

@@ -146,6 +146,7 @@ async fn one_message_per_play_once_across_restarts() {
     let clock = Clock::manual(t0());
     let app = spawn_notifying(&game, &discord, &clock, None).await;
     poll_now(&app.state).await;
+    let sent = crate::metrics::recorded(r#"kacky_notifier_deliveries_total{outcome="sent"}"#);
     let hunter = player(&app, "hunter", "<@!123456789012345678>").await;
     let bob = player(&app, "bob", "bob#1234").await;
     let (_, profile) = app.get_auth("/usermgnt", &hunter).await;
@@ -167,6 +168,7 @@ async fn one_message_per_play_once_across_restarts() {
     assert!(content.contains("server 1 (white)") && content.contains(&format!("<t:{start}:R>")), "{content}");
     assert!(content.contains("<@123456789012345678>") && content.contains("Also alarmed: bob"), "{content}");
     assert_eq!(got[0]["allowed_mentions"], json!({"parse": [], "users": ["123456789012345678"]}));
+    assert!(crate::metrics::recorded(r#"kacky_notifier_deliveries_total{outcome="sent"}"#) > sent, "counted as sent");
 
     // The health check shows it, never the URL.
     let (_, health) = app.get("/healthz").await;
