@@ -104,6 +104,13 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
+/// Whether a typed shared secret (the streamer password) is the configured one, in time that
+/// depends on neither where they differ nor their lengths: their SHA-256 digests are compared
+/// with [`constant_time_eq`].
+pub fn secret_eq(given: &str, expected: &str) -> bool {
+    constant_time_eq(&Sha256::digest(given.as_bytes()), &Sha256::digest(expected.as_bytes()))
+}
+
 /// The claims of a login token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
@@ -265,6 +272,15 @@ fn header_alg(token: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_secrets_compare_by_value_whatever_their_lengths() {
+        assert!(secret_eq("streampw", "streampw"));
+        assert!(!secret_eq("streampx", "streampw"));
+        assert!(!secret_eq("stream", "streampw"));
+        assert!(!secret_eq("", "streampw"));
+        assert!(secret_eq("", ""));
+    }
 
     fn claims(sub: &str) -> Claims {
         Claims {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use tokio::sync::watch;
 
 /// The application's clock. `Clock::system()` reads the real time; `Clock::manual(t)` starts
@@ -70,15 +70,55 @@ impl Clock {
 /// Parses a config date-time. Without an offset it is the server's local time, like the old
 /// system; seconds and a date-only form are accepted too (the old one crashed on them).
 pub fn parse_config_datetime(raw: &str) -> Option<DateTime<Utc>> {
+    parse_config_datetime_in(raw, &Local).ok()
+}
+
+/// Why a config date-time was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigDateError {
+    /// Not a date-time in any accepted form.
+    Unreadable,
+    /// A local time that does not exist: the clocks jump over it (daylight saving time
+    /// starts), from the first UTC offset to the second.
+    Gap { local: NaiveDateTime, before: FixedOffset, after: FixedOffset },
+}
+
+/// [`parse_config_datetime`] in the time zone `tz`, saying why a value is refused. A local
+/// time that occurs twice (the hour repeated when daylight saving time ends) is the first.
+pub fn parse_config_datetime_in<Tz: TimeZone>(raw: &str, tz: &Tz) -> Result<DateTime<Utc>, ConfigDateError> {
     let raw = raw.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(raw) {
-        return Some(dt.with_timezone(&Utc));
+        return Ok(dt.with_timezone(&Utc));
     }
     let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
-        .or_else(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
-    Local.from_local_datetime(&naive).earliest().map(|d| d.with_timezone(&Utc))
+        .or_else(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .ok_or(ConfigDateError::Unreadable)?;
+    if let Some(t) = tz.from_local_datetime(&naive).earliest() {
+        return Ok(t.with_timezone(&Utc));
+    }
+    // A gap lasts an hour or two at most: the offsets a few hours around it are its edges.
+    let offset = |local: NaiveDateTime| tz.from_local_datetime(&local).earliest().map(|t| t.offset().fix());
+    let hours = chrono::Duration::hours(3);
+    let (before, after) = (offset(naive - hours), offset(naive + hours));
+    let utc = FixedOffset::east_opt(0).ok_or(ConfigDateError::Unreadable)?;
+    Err(ConfigDateError::Gap { local: naive, before: before.unwrap_or(utc), after: after.unwrap_or(utc) })
+}
+
+/// The time zone that config date-times without an offset are read in, for the log and error
+/// messages: `TZ=<value>` when the variable is set (it wins), else the system's zone name
+/// (`/etc/localtime`).
+pub fn local_zone() -> String {
+    match std::env::var("TZ") {
+        Ok(tz) if !tz.is_empty() => format!("TZ={tz}"),
+        _ => iana_time_zone::get_timezone().unwrap_or_else(|_| "the system's local time zone".into()),
+    }
+}
+
+/// [`local_zone`] with its UTC offset at `now`, for the start-up log.
+pub fn describe_local_zone(now: DateTime<Utc>) -> String {
+    format!("{} (UTC{} now)", local_zone(), now.with_timezone(&Local).format("%:z"))
 }
 
 /// Times in the new endpoints' answers: RFC 3339, UTC with `Z`, whole seconds.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_yaml::{Mapping, Value};
 
-use crate::clock::parse_config_datetime;
+use crate::clock::{parse_config_datetime_in, ConfigDateError};
 use crate::domain::{codes_listed, Edition, EventType, Game};
 
 mod servers;
@@ -127,7 +127,9 @@ pub struct Settings {
     pub login_rate_per_min: u32,
     /// Minutes before a play that alarms ring (calendar reminders, notifications).
     pub alarm_lead_minutes: i64,
-    /// Most `/live` event streams open at once; more get 503.
+    /// Most `/live` event streams open at once; more get 503. At most three quarters of
+    /// `max_connections` (checked at start), by default half, so streams can never take every
+    /// connection from the rest of the API.
     pub live_max_streams: usize,
     /// Seconds between keep-alive comments on `/live` streams.
     pub live_keepalive_s: u64,
@@ -141,6 +143,11 @@ pub struct Settings {
     pub keepalive_idle_timeout_s: u64,
     /// Most connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Seconds a response may find the client reading nothing (its socket buffers full) before
+    /// the connection is closed.
+    pub write_stall_timeout_s: u64,
+    /// Most `/live` streams open at once from one client address (an IPv6 client: its /64).
+    pub live_max_streams_per_client: usize,
     /// Seconds open requests may take to finish after SIGTERM/SIGINT before the process exits.
     pub shutdown_grace_s: u64,
     /// Address of the private Prometheus port (`GET /metrics`); `None` = no metrics (default).
@@ -240,6 +247,8 @@ const KEYS: &[(&str, File, Use)] = &[
     ("request_timeout_s", File::Config, Use::Read),
     ("keepalive_idle_timeout_s", File::Config, Use::Read),
     ("max_connections", File::Config, Use::Read),
+    ("write_stall_timeout_s", File::Config, Use::Read),
+    ("live_max_streams_per_client", File::Config, Use::Read),
     ("shutdown_grace_s", File::Config, Use::Read),
     ("records_rate_per_min", File::Config, Use::Read),
     ("finish_milestones", File::Config, Use::Read),
@@ -340,8 +349,17 @@ impl Source {
         let Some(raw) = self.string(key)? else {
             return Ok(None);
         };
-        parse_config_datetime(&raw).map(Some).ok_or_else(|| {
-            self.err(key, format!("expected a date-time like 2023-08-17T20:00 (local time) or 2023-08-17T20:00:00+02:00, found \"{raw}\""))
+        parse_config_datetime_in(&raw, &chrono::Local).map(Some).map_err(|e| match e {
+            ConfigDateError::Unreadable => self.err(key, format!("expected a date-time like 2023-08-17T20:00 (local time) or 2023-08-17T20:00:00+02:00, found \"{raw}\"")),
+            ConfigDateError::Gap { local, before, after } => self.err(
+                key,
+                format!(
+                    "\"{raw}\" does not exist in the local time zone {}: the clocks jump from UTC{before} to UTC{after} \
+                     over it (daylight saving time). Write it with an offset, like {}{before}",
+                    crate::clock::local_zone(),
+                    local.format("%Y-%m-%dT%H:%M:%S"),
+                ),
+            ),
         })
     }
     fn list(&self, key: &str) -> Result<Vec<String>, ConfigError> {
@@ -511,6 +529,8 @@ impl Settings {
             return Err(sec.err("jwt_secret", "is missing: expected a long random string used to sign login tokens"));
         }
         let testing_mode = demo || cfg.boolean("testing_mode")?;
+        let max_connections = usize::try_from(cfg.positive("max_connections", 768)?).unwrap_or(usize::MAX);
+        let live_max_streams = live_max_streams(cfg, max_connections)?;
         let settings = Self {
             port,
             bind_hosts,
@@ -549,12 +569,15 @@ impl Settings {
             jwt_expiry_days: cfg.positive("jwt_expiry_days", 100)?,
             login_rate_per_min: cfg.positive("login_rate_per_min", 10)?.min(u32::MAX as i64) as u32,
             alarm_lead_minutes: cfg.positive("alarm_lead_minutes", 10)?.min(24 * 60),
-            live_max_streams: usize::try_from(cfg.positive("live_max_streams", 1000)?).unwrap_or(usize::MAX),
+            live_max_streams,
+            live_max_streams_per_client: usize::try_from(cfg.positive("live_max_streams_per_client", 8)?)
+                .unwrap_or(usize::MAX),
             live_keepalive_s: cfg.positive("live_keepalive_s", 15)?.min(20) as u64,
             header_read_timeout_s: cfg.positive("header_read_timeout_s", 5)?.min(DAY_S) as u64,
             request_timeout_s: cfg.positive("request_timeout_s", 30)?.min(DAY_S) as u64,
             keepalive_idle_timeout_s: cfg.positive("keepalive_idle_timeout_s", 60)?.min(DAY_S) as u64,
-            max_connections: usize::try_from(cfg.positive("max_connections", 768)?).unwrap_or(usize::MAX),
+            max_connections,
+            write_stall_timeout_s: cfg.positive("write_stall_timeout_s", 30)?.min(DAY_S) as u64,
             shutdown_grace_s: cfg.positive("shutdown_grace_s", 10)?.min(DAY_S) as u64,
             metrics_listen: metrics_listen(cfg)?,
             api_pwd: sec.secret("api_pwd")?,
@@ -594,6 +617,24 @@ impl Settings {
             }
         }
         Ok(settings)
+    }
+}
+
+/// `live_max_streams`: by default half of `max_connections`; at most three quarters of it, so
+/// at least a quarter of the connections stay for the rest of the API however many viewers
+/// keep a stream open.
+fn live_max_streams(cfg: &Source, max_connections: usize) -> Result<usize, ConfigError> {
+    let most = (max_connections / 4).saturating_mul(3).max(1);
+    let Some(n) = cfg.int("live_max_streams")? else { return Ok((max_connections / 2).max(1)) };
+    match usize::try_from(n) {
+        Ok(n) if (1..=most).contains(&n) => Ok(n),
+        _ => Err(cfg.err(
+            "live_max_streams",
+            format!(
+                "expected 1 to {most} (three quarters of max_connections, {max_connections}, so streams leave \
+                 connections for the other requests; raise max_connections for more), found {n}"
+            ),
+        )),
     }
 }
 
@@ -769,6 +810,7 @@ mod tests {
         let keys = (s.header_read_timeout_s, s.request_timeout_s, s.keepalive_idle_timeout_s, s.shutdown_grace_s);
         assert_eq!(keys, (5, 30, 60, 10));
         assert_eq!(s.max_connections, 768);
+        assert_eq!((s.live_max_streams, s.live_max_streams_per_client, s.write_stall_timeout_s), (384, 8, 30));
         let s = Settings::from_sources(
             &src("max_connections: 100\nrequest_timeout_s: 999999999"),
             &src("jwt_secret: x"),
@@ -778,6 +820,24 @@ mod tests {
         assert_eq!((s.max_connections, s.request_timeout_s), (100, 86_400));
         let e = Settings::from_sources(&src("header_read_timeout_s: 0"), &src("jwt_secret: x"), false).unwrap_err();
         assert_eq!(e.to_string(), "config.yaml: key `header_read_timeout_s`: expected a positive integer, found 0");
+    }
+
+    /// Streams can never take every connection: the cap is checked against
+    /// `max_connections` at start, and follows it by default.
+    #[test]
+    fn live_streams_leave_a_quarter_of_the_connections() {
+        let load = |yaml: &str| Settings::from_sources(&src(yaml), &src("jwt_secret: x"), false);
+        let e = load("live_max_streams: 1000").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.yaml: key `live_max_streams`: expected 1 to 576 (three quarters of max_connections, 768, so \
+             streams leave connections for the other requests; raise max_connections for more), found 1000"
+        );
+        assert!(load("live_max_streams: 0").is_err());
+        assert_eq!(load("live_max_streams: 576").unwrap().live_max_streams, 576);
+        assert_eq!(load("max_connections: 8000").unwrap().live_max_streams, 4000);
+        assert_eq!(load("max_connections: 8000\nlive_max_streams: 5000").unwrap().live_max_streams, 5000);
+        assert_eq!(load("max_connections: 1").unwrap().live_max_streams, 1);
     }
 
     #[test]

@@ -2,86 +2,76 @@
 //! large blocking pool every thread that ever hashed keeps its own malloc arena full of such
 //! buffers (over 1.5 GB resident under a login storm in the benchmark), so hashing runs on a
 //! fixed set of threads instead — all cores but one, leaving one for the async runtime.
+//!
+//! The queues are bounded ([`QUEUE`] jobs per kind): a full queue is answered at once with 503
+//! and `Retry-After` ([`crate::api::ApiError::Busy`]) instead of growing a backlog that every
+//! later login waits behind. Logins have their own queue, served first, so a flood of
+//! registrations or password changes (from many addresses) cannot delay them by more than the
+//! hash that is running. A job whose request is gone (the client disconnected) is skipped.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use crate::workers::{RunError, Workers};
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Jobs that may wait per kind; with one thread at 30–60 ms a hash, about 1–2 s of work.
+pub const QUEUE: usize = 32;
+
+/// What a hash is for, which decides its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Verifying a login: served first.
+    Login,
+    /// Making a new hash (registration, password change or reset).
+    NewPassword,
+}
+
+impl Kind {
+    fn level(self) -> usize {
+        match self {
+            Self::Login => 0,
+            Self::NewPassword => 1,
+        }
+    }
+}
 
 /// Handle to the hashing threads; cheap to clone through an `Arc`.
 pub struct HashPool {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    workers: Workers,
 }
 
 impl HashPool {
     pub fn new(threads: usize) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..threads.max(1) {
-            let rx = rx.clone();
-            let spawned = std::thread::Builder::new().name(format!("hash-{i}")).spawn(move || loop {
-                let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                match job {
-                    Ok(job) => job(),
-                    Err(_) => break,
-                }
-            });
-            if let Err(e) = spawned {
-                tracing::error!("cannot start a password hashing thread: {e}");
-            }
-        }
-        Self { jobs: Mutex::new(tx) }
+        Self { workers: Workers::new("hash", threads, &[QUEUE, QUEUE]) }
     }
 
-    /// Runs `f` on a hashing thread and waits for it without blocking the runtime.
-    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
+    /// Runs `f` on a hashing thread and waits for it without blocking the runtime;
+    /// [`RunError::Full`] at once when `kind`'s queue is full. While it waits it counts in the
+    /// hashing-queue metric (the ticket goes with the job: dropped when it starts, or with it).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        kind: Kind,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, RunError> {
         let queued = crate::metrics::hashing_queued();
-        let job: Job = Box::new(move || {
-            drop(queued);
-            let _ = tx.send(f());
-        });
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job).ok()?;
-        rx.await.ok()
+        self.workers
+            .run(kind.level(), move || {
+                drop(queued);
+                f()
+            })
+            .await
     }
-}
 
-impl HashPool {
     /// Runs `f` on a hashing thread and blocks until it is done: for start-up code that runs
     /// before (or beside) the async runtime, so even the start-up hash uses the pool's memory.
     pub fn run_blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let queued = crate::metrics::hashing_queued();
-        let job: Job = Box::new(move || {
-            drop(queued);
-            let _ = tx.send(f());
-        });
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job).ok()?;
-        rx.recv().ok()
+        self.workers.run_blocking(Kind::NewPassword.level(), f).ok()
+    }
+
+    /// Jobs waiting (not running) in `kind`'s queue.
+    pub fn queued(&self, kind: Kind) -> usize {
+        self.workers.queued(kind.level())
     }
 }
 
 /// All cores but one, at least one.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn runs_jobs_and_returns_results() {
-        let pool = HashPool::new(2);
-        let results = squares(&pool).await;
-        assert_eq!(results, vec![0, 1, 4, 9]);
-    }
-
-    async fn squares(pool: &HashPool) -> Vec<i32> {
-        let mut out = Vec::new();
-        for i in 0..4 {
-            out.push(pool.run(move || i * i).await.unwrap());
-        }
-        out
-    }
 }

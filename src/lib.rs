@@ -17,9 +17,10 @@
 //! - [`api::router`] holds the route table; every handler carries its `#[utoipa::path]`
 //!   annotation, its module registers it with `utoipa_axum::routes!`, and the document they make
 //!   up is served at `/openapi.json` ([`api::openapi`]). Infrastructure shared by the handler
-//!   modules sits in `api/{state,error,response,input,auth,sessions,cache}.rs`:
-//!   [`api::AppState`], one [`api::ApiError`] for every failure (429s and auth rejections
-//!   included), the auth extractors with their in-memory token checks, the answer cache.
+//!   modules sits in `api/{state,error,response,input,auth,sessions,cache,streams}.rs`:
+//!   [`api::AppState`], one [`api::ApiError`] for every failure (429s, 503s and auth rejections
+//!   included), the auth extractors with their in-memory token checks, the answer cache, the
+//!   admission of `/live` streams ([`api::streams`]: in all and per client).
 //!   Handler modules import none of each other; they validate input into domain types, call
 //!   `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the old shapes.
 //! - [`live`]: the poller asks the game servers where they are ([`live::poller`]; in testing
@@ -39,9 +40,14 @@
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
 //!   talks to the records API (each request answered within 2.5 s, the last good answer standing
 //!   in when it is slow or down); [`mail`] sends reset mails; [`auth`] signs tokens and hashes
-//!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses.
+//!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses (per client, an IPv6
+//!   client by its /64, with bounded work and memory). Every outgoing HTTP call (records API,
+//!   game servers, Discord, SendGrid) runs on the bounded threads of [`outbound`], never on the
+//!   blocking pool that [`db::Db::run`] uses; both `hashpool` and `outbound` are [`workers`]
+//!   pools (bounded queues, abandoned jobs skipped).
 //! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
-//!   connection cap, a bounded graceful shutdown) beside the background tasks ([`Background`]).
+//!   write-stall deadline, a connection cap, a bounded graceful shutdown) beside the
+//!   background tasks ([`Background`]).
 //! - [`metrics`] counts requests, polls, deliveries, cache hits, hashing and pool waits through
 //!   the `metrics` facade (one call per event) and serves them in Prometheus text on the private
 //!   `metrics_listen` port, never on the public one.
@@ -72,10 +78,12 @@ pub mod mapcsv;
 pub mod metrics;
 pub mod notify;
 pub mod oauth;
+pub mod outbound;
 pub mod ratelimit;
 pub mod records;
 pub mod server;
 pub mod tmtext;
+pub mod workers;
 
 use api::AppState;
 use clock::Clock;
@@ -92,7 +100,11 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     db.migrate()?;
     // One-time data migration after an upgrade of the user name rule (see `db::users::rekey`).
     if let Some(r) = db::users::rekey(&mut *db.conn()?)? {
-        tracing::info!("user name keys follow the current rule ({} recomputed)", r.changed);
+        tracing::info!(
+            "user name keys follow the current rules ({} name keys changed, {} look-alike keys computed)",
+            r.changed,
+            r.lookalikes
+        );
         for (id, name) in r.kept_old {
             tracing::warn!("user id {id} `{}` means the same name as an older account under the current rule: it keeps its old key and logs in with its name as before", name.escape_debug());
         }
@@ -106,7 +118,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         tracing::warn!("no jwt_secret configured: using a generated one kept in the database. THIS IS A DEMO SETUP, NOT FOR PRODUCTION");
     }
     let window = EventWindow::from_settings(&settings, clock.now());
-    let live_max_streams = settings.live_max_streams;
+    let live_streams = api::streams::StreamSlots::new(settings.live_max_streams, settings.live_max_streams_per_client);
     let settings_webhook = settings.discord_webhook_url.clone();
     // The hash that unknown names are checked against is made on a hashing thread, at start-up.
     let hasher = Arc::new(hashpool::HashPool::new(hashpool::default_threads()));
@@ -124,12 +136,15 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     }
     let oauth = oauth::DiscordOAuth::from_settings(&settings).map(Arc::new);
     let finishes = finishes::Finishes::new(settings.records_rate_per_min, settings.discord_finish_webhook_url.is_set());
+    let outbound = outbound::Outbound::new();
     Ok(AppState::new(api::state::AppStateInner {
         records: Arc::new(records::Records::new(
             records::RecordsClient::from_settings(&settings, current_ids).simulating(clock.clone(), current_wrs),
             db.clone(),
             (settings.eventtype, settings.edition),
+            outbound.clone(),
         )),
+        outbound,
         cache: Arc::default(),
         sessions: Arc::default(),
         dummy_hash: hasher.run_blocking(|| auth::hash_password("not-a-real-password")).unwrap_or_default().into(),
@@ -145,7 +160,7 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         notifier: notify::Notifier::new(settings_webhook.expose()),
         finishes,
         oauth,
-        live_streams: Arc::new(tokio::sync::Semaphore::new(live_max_streams.min(tokio::sync::Semaphore::MAX_PERMITS))),
+        live_streams,
         shutdown: tokio_util::sync::CancellationToken::new(),
     }))
 }

@@ -114,6 +114,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::warn!("no config.yaml found: serving a DEMO (history + simulated live event) on 127.0.0.1:{}. Not for production.", settings.port);
     }
     let addr = format!("{}:{}", settings.bind_hosts, settings.port);
+    log_local_zone();
     let metrics_addr = settings.metrics_listen;
     if metrics_addr.is_some() {
         // Before anything is recorded, so start-up work (migrations, the first poll) counts too.
@@ -138,10 +139,18 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         kacky_backend::serve(listener, state, kacky_backend::shutdown_signal()).await?;
         Ok(())
     });
-    // A blocking task still running (a game-server or records call in `spawn_blocking`) must
-    // not hold up the exit: the grace period for open requests has passed already.
+    // A blocking task still running (a database call in `spawn_blocking`) must not hold up the
+    // exit: the grace period for open requests has passed already. Outgoing HTTP calls run on
+    // threads of their own (`outbound`), which end with the process.
     runtime.shutdown_timeout(SHUTDOWN_BLOCKING_WAIT);
     served
+}
+
+/// Config date-times without an offset are local time: which zone that is, so a wrong `TZ`
+/// shows before the event starts an hour off.
+fn log_local_zone() {
+    let zone = kacky_backend::clock::describe_local_zone(chrono::Utc::now());
+    tracing::info!("config date-times without an offset (compstart, compend, testing_compstart, testing_compend) are read in the local time zone {zone}");
 }
 
 /// How long the exit waits for blocking tasks after the server has stopped.
@@ -156,6 +165,8 @@ fn migrate(settings: Settings) -> anyhow::Result<()> {
 
 fn check_config(settings: &Settings) -> anyhow::Result<()> {
     println!("configuration OK{}", if settings.demo { " (no config.yaml: demo mode)" } else { "" });
+    let zone = kacky_backend::clock::describe_local_zone(chrono::Utc::now());
+    println!("date-times without an offset are read in the local time zone {zone}");
     println!(
         "event: {}{}, servers configured: {}",
         settings.eventtype.as_upper(),

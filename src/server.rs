@@ -10,6 +10,11 @@
 //!   live in `server::deadline`: a wrapper around the socket that knows whether a request is being
 //!   waited for (it fails the read at the deadline, and hyper closes the connection) and a
 //!   wrapper around the request body.
+//! - **A write-stall deadline** (`server::stall`): a response the client reads nothing of for
+//!   `write_stall_timeout_s` (its socket buffers stay full) ends the connection, so a `/live`
+//!   viewer that stopped reading gives its connection and stream slot back. The kernel queues
+//!   at most `NOTSENT_LOWAT` (16 KB) unsent bytes per connection, so "full" means the client's
+//!   receive window plus that, not the kernel's send buffer of up to 4 MB.
 //! - **A connection cap.** At `max_connections` open connections the loop stops accepting:
 //!   further clients wait in the kernel's listen backlog (raised to [`LISTEN_BACKLOG`]) and are
 //!   served in turn as others close (the timeouts above guarantee that idle ones do), instead
@@ -52,6 +57,7 @@ use crate::api::ApiError;
 use crate::config::Settings;
 
 mod deadline;
+mod stall;
 
 use deadline::{DeadlineBody, TimedStream, Timing, TrackedBody};
 
@@ -63,6 +69,9 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 /// The first and the longest pause after an accept error.
 const BACKOFF_MIN: Duration = Duration::from_millis(10);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Most unsent bytes the kernel queues per connection (`TCP_NOTSENT_LOWAT`); what was sent
+/// but not yet acknowledged does not count, so throughput is not limited by it.
+const NOTSENT_LOWAT: u32 = 16 * 1024;
 /// File descriptors the process needs besides its connections (database pool, WAL, log, …):
 /// a cap closer than this to the open-file limit is warned about at start.
 const OTHER_FILES: usize = 64;
@@ -75,6 +84,7 @@ pub struct Limits {
     pub keepalive_idle: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
+    pub write_stall: Duration,
 }
 
 impl Limits {
@@ -86,6 +96,7 @@ impl Limits {
             // The semaphore's and `acquire_many`'s ceilings; nobody configures more.
             max_connections: s.max_connections.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize)),
             shutdown_grace: Duration::from_secs(s.shutdown_grace_s),
+            write_stall: Duration::from_secs(s.write_stall_timeout_s),
         }
     }
 }
@@ -203,8 +214,14 @@ impl Connections {
         permit: tokio::sync::OwnedSemaphorePermit,
         graceful: &GracefulShutdown,
     ) {
+        // The kernel holds at most this much unsent data for us: beyond it writes wait, so a
+        // client that reads nothing stalls our writes (and meets the write-stall deadline)
+        // after its own receive buffer and this, not after the kernel's 4 MB send buffer.
+        if let Err(e) = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(NOTSENT_LOWAT) {
+            tracing::debug!("cannot limit the unsent data of a connection: {e}");
+        }
         let timing = Arc::new(Timing::new(self.limits.header_read, self.limits.keepalive_idle));
-        let io = TokioIo::new(TimedStream::new(stream, timing.clone()));
+        let io = TokioIo::new(TimedStream::new(stream, timing.clone(), self.limits.write_stall));
         let service = ConnService { app: self.app.clone(), peer, timing, request_timeout: self.limits.request };
         let conn = graceful.watch(self.builder.serve_connection(io, service));
         let hard_stop = self.hard_stop.clone();

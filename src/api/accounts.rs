@@ -9,13 +9,15 @@ use utoipa_axum::routes;
 
 use super::auth::User;
 use super::input::{check_mail, kind, object, opt_str, req_str};
-use super::openapi::{constant, Internal, JsonBody, Login, OkAnswer};
+use super::openapi::{constant, HashBusy, Internal, JsonBody, Login, OkAnswer, TooMany};
 use super::response::ok;
 use super::{ApiError, ApiJson, AppState, ClientIp};
 use crate::auth::{self, Claims, Verified};
 use crate::db;
 use crate::db::users::ProfileUpdate;
-use crate::domain::{username_key, NewPassword, UserName, PASSWORD_MAX, USERNAME_MAX};
+use crate::domain::{username_key, GameLogin, NewPassword, UserName, GAME_LOGIN_MAX, PASSWORD_MAX, USERNAME_MAX};
+use crate::hashpool::Kind;
+use crate::ratelimit::ClientKey;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -35,9 +37,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 201, description = "The account exists now", body = inline(shapes::Created), example = "Created"),
         (status = 409, description = "The name is taken (the JSON string \"Conflict\")", body = super::openapi::Error,
             example = "Conflict"),
+        TooMany,
+        HashBusy,
     ))]
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let m = object(body)?;
@@ -45,7 +50,12 @@ async fn register(
     let pwd = NewPassword::parse(&req_str(&m, "pwd", 1, PASSWORD_MAX)?, "pwd")?;
     let mail = req_str(&m, "mail", 3, 80)?;
     check_mail(&mail)?;
-    let hash = state.hash(move || auth::hash_password(pwd.expose())).await?;
+    // Every well-formed registration counts, made or refused: each costs a hash.
+    let _counted = state
+        .limiter
+        .try_acquire(&[format!("register-ip:{}", ClientKey::from(ip))], state.clock.now())
+        .map_err(|retry_after_s| ApiError::TooMany { what: "registrations", retry_after_s })?;
+    let hash = state.hash(Kind::NewPassword, move || auth::hash_password(pwd.expose())).await?;
     let created = state.db.run(move |c| db::users::create(c, &user, &hash, &auth::sha256_hex(&mail), false)).await?;
     match created {
         Some(_) => Ok((StatusCode::CREATED, Json(json!("Created")))),
@@ -69,6 +79,7 @@ async fn register(
             \"Unauthorized\")", body = super::openapi::Error, example = "Wrong username or password"),
         (status = 429, description = "Too many failed logins from this address or for this name",
             body = super::openapi::Error, headers(("Retry-After" = i64, description = "Seconds until the next try"))),
+        HashBusy,
     ))]
 async fn login(
     State(state): State<AppState>,
@@ -79,7 +90,7 @@ async fn login(
     let user = req_str(&m, "user", 1, USERNAME_MAX)?;
     let pwd = req_str(&m, "pwd", 1, PASSWORD_MAX)?;
     let now = state.clock.now();
-    let keys = [format!("login-ip:{ip}"), format!("login-user:{}", username_key(&user))];
+    let keys = [format!("login-ip:{}", ClientKey::from(ip)), format!("login-user:{}", username_key(&user))];
     let reservation = state
         .limiter
         .try_acquire(&keys, now)
@@ -87,7 +98,7 @@ async fn login(
     let name = user.clone();
     let account = state.db.run(move |c| db::users::by_name(c, &name)).await?;
     let stored = account.as_ref().map_or_else(|| state.dummy_hash.to_string(), |a| a.password.clone());
-    let verified = state.hash(move || auth::verify_password(&pwd, &stored)).await?;
+    let verified = state.hash(Kind::Login, move || auth::verify_password(&pwd, &stored)).await?;
     let (account, verified) = match (account, verified) {
         (Some(a), v) if v != Verified::No => (a, v),
         (found, _) => {
@@ -154,15 +165,18 @@ async fn profile(State(state): State<AppState>, User(user): User) -> Result<Json
     description = "Every given key is checked first, then all are stored in one transaction. A new password ends \
         every earlier login token, this one included.",
     request_body = shapes::ProfileUpdate,
-    responses(JsonBody, Login, Internal, (status = 200, description = "Stored", body = OkAnswer)))]
+    responses(JsonBody, Login, Internal, HashBusy, (status = 200, description = "Stored", body = OkAnswer)))]
 async fn update_profile(
     State(state): State<AppState>,
     User(user): User,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let m = object(body)?;
-    let tmnf = opt_str(&m, "tmnf", 50)?;
-    let tm20 = opt_str(&m, "tm20", 50)?;
+    let login = |key| -> Result<Option<GameLogin>, ApiError> {
+        Ok(opt_str(&m, key, GAME_LOGIN_MAX)?.map(|l| GameLogin::parse(&l, key)).transpose()?)
+    };
+    let tmnf = login("tmnf")?.map(GameLogin::into_string);
+    let tm20 = login("tm20")?.map(GameLogin::into_string);
     // A Discord user id (also pasted as a mention `<@…>`) is stored as the bare id, which the
     // alarm notifications mention; anything else is kept as typed and listed by name.
     let discord = opt_str(&m, "discord", 80)?
@@ -179,7 +193,7 @@ async fn update_profile(
         check_mail(mail)?;
     }
     let password_hash = match pwd {
-        Some(p) => Some(state.hash(move || auth::hash_password(p.expose())).await?),
+        Some(p) => Some(state.hash(Kind::NewPassword, move || auth::hash_password(p.expose())).await?),
         None => None,
     };
     // The feed follows game logins: a changed login or opt-in changes who is followed.
@@ -286,9 +300,11 @@ mod shapes {
     /// like the `token` the frontend sends, are ignored).
     #[derive(ToSchema)]
     pub struct ProfileUpdate {
-        #[schema(nullable, max_length = 50)]
+        /// A TMNF login: letters, digits, `_`, `-`, `.` (not `.` or `..`); `""` clears it
+        #[schema(nullable, max_length = 50, pattern = "^[A-Za-z0-9_.-]*$")]
         pub tmnf: Option<String>,
-        #[schema(nullable, max_length = 50)]
+        /// A TM2020 login, same alphabet
+        #[schema(nullable, max_length = 50, pattern = "^[A-Za-z0-9_.-]*$")]
         pub tm20: Option<String>,
         /// A Discord user id or a pasted mention `<@123…>` (stored as the bare id), or a name
         #[schema(nullable, max_length = 80)]

@@ -172,9 +172,11 @@ async fn link(state: &AppState, q: &HashMap<String, String>) -> Result<Outcome, 
         return fail(StatusCode::BAD_REQUEST, "denied", "Discord did not authorize the link; nothing was changed.");
     };
     let oauth = state.oauth.clone().ok_or_else(|| ApiError::internal(anyhow::anyhow!("OAuth is gone")))?;
-    let verified = tokio::task::spawn_blocking(move || oauth.verify(&code))
+    let verified = state
+        .outbound
+        .run(crate::outbound::Service::Discord, move || oauth.verify(&code))
         .await
-        .unwrap_or_else(|e| Err(OAuthError::Unreachable(format!("the request task failed: {e}"))));
+        .unwrap_or_else(|e| Err(OAuthError::Unreachable(e.to_string())));
     let user = match verified {
         Ok(u) => u,
         Err(e @ OAuthError::Refused(_)) => return fail(StatusCode::BAD_REQUEST, "refused", &e.to_string()),

@@ -23,6 +23,9 @@ pub enum ApiError {
     Msg(StatusCode, String),
     /// 429 `{"msg": "too many <what>; retry in <n> s"}` with `Retry-After: <n>`.
     TooMany { what: &'static str, retry_after_s: i64 },
+    /// 503 `{"msg": "<what> is busy; retry in <n> s"}` with `Retry-After: <n>`: a bounded
+    /// queue (password hashing, outgoing calls) is full.
+    Busy { what: &'static str, retry_after_s: i64 },
     /// 500 `{"msg": "Internal Server Error"}`; the error and its sources go to the log only.
     Internal(anyhow::Error),
 }
@@ -63,6 +66,7 @@ impl ApiError {
             Self::Body(status, body) => Self::Body(*status, body.clone()),
             Self::Msg(status, msg) => Self::Msg(*status, msg.clone()),
             Self::TooMany { what, retry_after_s } => Self::TooMany { what, retry_after_s: *retry_after_s },
+            Self::Busy { what, retry_after_s } => Self::Busy { what, retry_after_s: *retry_after_s },
             Self::Internal(inner) => Self::Internal(anyhow::anyhow!("{inner:#}")),
         })
     }
@@ -77,6 +81,11 @@ impl IntoResponse for ApiError {
             Self::TooMany { what, retry_after_s } => {
                 let body = Json(json!({ "msg": format!("too many {what}; retry in {retry_after_s} s") }));
                 (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry_after_s.to_string())], body)
+                    .into_response()
+            }
+            Self::Busy { what, retry_after_s } => {
+                let body = Json(json!({ "msg": format!("{what} is busy; retry in {retry_after_s} s") }));
+                (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, retry_after_s.to_string())], body)
                     .into_response()
             }
             Self::Internal(e) => {

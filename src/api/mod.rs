@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod response;
 pub mod sessions;
 pub mod state;
+pub mod streams;
 
 // Handler modules, one per area; each exposes `router()` and imports none of the others.
 mod accounts;

@@ -228,13 +228,58 @@ impl IntoResponses for Internal {
     }
 }
 
+/// An error answer with a `Retry-After` header (seconds).
+fn with_retry_after(description: &str) -> RefOr<Response> {
+    let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
+    let header = HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+        .description(Some("Seconds until the next try"))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", body)
+        .header("Retry-After", header)
+        .build()
+        .into()
+}
+
+/// 429 of a rate limit (see [`crate::ratelimit`]).
+pub struct TooMany;
+
+impl IntoResponses for TooMany {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([(
+            "429".into(),
+            with_retry_after(
+                "Too many attempts from this client address (an IPv6 client counts by its /64) within a minute; \
+                 `{\"msg\": \"too many …; retry in <n> s\"}`",
+            ),
+        )])
+    }
+}
+
+/// 503 of a full password-hashing queue (see [`crate::hashpool`]).
+pub struct HashBusy;
+
+impl IntoResponses for HashBusy {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([(
+            "503".into(),
+            with_retry_after(
+                "The password hashing queue is full (the server is under a flood of registrations or logins); \
+                 `{\"msg\": \"password hashing is busy; retry in <n> s\"}`",
+            ),
+        )])
+    }
+}
+
 /// 502/504 of the endpoints backed by the records API.
 pub struct Upstream;
 
 impl IntoResponses for Upstream {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         BTreeMap::from([
-            ("502".into(), error("The records API is unreachable or answered something unusable")),
+            ("502".into(), error("The records API is unreachable, too many calls to it are waiting, or it answered something unusable")),
             ("504".into(), error("The records API did not answer within 5 s")),
         ])
     }

@@ -62,8 +62,8 @@ impl From<LookupError> for ApiError {
                 ("Age" = i64, description = "Only on a stand-in answer: seconds since it was fetched"))),
         (status = "default", description = "Any other status of the records API, passed through with its body",
             body = Value),
-        (status = 502, description = "The records API is unreachable and no earlier answer can stand in, or it \
-            answered 502 itself (passed through)", body = Value),
+        (status = 502, description = "The records API is unreachable (or too many calls to it are waiting) and no \
+            earlier answer can stand in, or it answered 502 itself (passed through)", body = Value),
         (status = 504, description = "The records API did not answer within 2 s and no earlier answer can stand in, \
             or it answered 504 itself (passed through)", body = Value),
     ))]
@@ -94,8 +94,8 @@ async fn proxy_root(state: State<AppState>, query: RawQuery) -> Result<Response,
             or the records API answered 404 (passed through)", body = Value),
         (status = "default", description = "Any other status of the records API, passed through with its body",
             body = Value),
-        (status = 502, description = "The records API is unreachable and no earlier answer can stand in, or it \
-            answered 502 itself (passed through)", body = Value),
+        (status = 502, description = "The records API is unreachable (or too many calls to it are waiting) and no \
+            earlier answer can stand in, or it answered 502 itself (passed through)", body = Value),
         (status = 504, description = "The records API did not answer within 2 s and no earlier answer can stand in, \
             or it answered 504 itself (passed through)", body = Value),
     ))]
@@ -138,16 +138,16 @@ async fn personal(
         Ok(up) if up.ok() => match up.json() {
             Some(v) if std::mem::discriminant(&v) == std::mem::discriminant(&fallback) => Ok(Json(v)),
             _ => {
-                tracing::warn!("records API {kind} for {login}: unexpected body");
+                tracing::warn!("records API {kind} for {login:?}: unexpected body");
                 Ok(Json(fallback))
             }
         },
         Ok(up) => {
-            tracing::warn!("records API {kind} for {login}: status {}", up.status);
+            tracing::warn!("records API {kind} for {login:?}: status {}", up.status);
             Ok(Json(fallback))
         }
         Err(e) => {
-            tracing::warn!("records API {kind} for {login}: {e}");
+            tracing::warn!("records API {kind} for {login:?}: {e}");
             Ok(Json(fallback))
         }
     }

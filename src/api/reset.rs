@@ -15,15 +15,26 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::input::{object, present, req_str};
-use super::openapi::{Internal, JsonBody, OkAnswer};
+use super::openapi::{HashBusy, Internal, JsonBody, OkAnswer};
 use super::response::ok;
 use super::{ApiError, ApiJson, AppState, ClientIp};
 use crate::auth;
 use crate::db;
 use crate::domain::{username_key, NewPassword, PASSWORD_MAX, USERNAME_MAX};
+use crate::outbound::Service;
+use crate::ratelimit::ClientKey;
 
 /// How long a reset token stays usable.
 pub const TOKEN_LIFETIME_S: i64 = 2 * 60 * 60;
+
+/// Wrong reset tokens accepted per minute from all clients together. A token is one of 36⁶
+/// (about 2.18 billion); in its 2 h life at most 15 × 120 = 1,800 guesses are checked, so the
+/// chance that online guessing finds one given live token is at most 1,800 / 36⁶ ≈ 8.3 × 10⁻⁷,
+/// under one in a million. Beyond the budget, step 2 answers 429 for everyone until the minute
+/// has passed (a flood of guesses delays real resets by a minute, it cannot break one).
+pub const WRONG_TOKENS_PER_MIN: u32 = 15;
+/// The limiter key of that budget.
+const WRONG_TOKENS_KEY: &str = "reset-token:all-clients";
 
 /// How long sending a reset mail recently took (a moving average, ms), so a request for an
 /// unknown user+mail pair waits about as long and the timing tells nothing. This module's own
@@ -60,7 +71,7 @@ fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
     description = "Step 1, `user` and `mail`: mails a 6-character token (valid 2 hours, single use) when the pair \
         exists, answering the same either way. Step 2, `token` and `pwd`: sets the new password and ends every \
         earlier login token. Requests are limited to `login_rate_per_min` (10) a minute per client address (and, \
-        for step 1, per user name).",
+        for step 1, per user name); wrong tokens in step 2 to 15 a minute from all addresses together.",
     request_body = shapes::ResetRequest,
     responses(
         JsonBody,
@@ -69,6 +80,7 @@ fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
             body = OkAnswer),
         (status = 401, description = "Step 2: the token is unknown, used or expired (the JSON string \"Unauthorized\")",
             body = super::openapi::Error, example = "Unauthorized"),
+        HashBusy,
         (status = 429, description = "Too many reset requests", body = super::openapi::Error,
             headers(("Retry-After" = i64, description = "Seconds until the next try"))),
         (status = 500, description = "A failure of the server, or the reset mail could not be sent (the JSON \
@@ -103,7 +115,7 @@ async fn start(
 ) -> Result<Json<Value>, ApiError> {
     let user = req_str(m, "user", 1, USERNAME_MAX)?;
     let mail = req_str(m, "mail", 1, 80)?;
-    limit(state, &[format!("reset-ip:{ip}"), format!("reset-user:{}", username_key(&user))])?;
+    limit(state, &[format!("reset-ip:{}", ClientKey::from(ip)), format!("reset-user:{}", username_key(&user))])?;
     let started = Instant::now();
     let (name, mail_hash) = (user.clone(), auth::sha256_hex(&mail));
     let account = state.db.run(move |c| db::users::for_reset(c, &name, &mail_hash)).await?;
@@ -117,9 +129,10 @@ async fn start(
     state.db.run(move |c| db::users::put_reset_token(c, id, &hash, now)).await?;
     let mailer = state.mailer.clone();
     let username = account.username.clone();
-    let sent = tokio::task::spawn_blocking(move || mailer.send_reset(&mail, &username, &token))
-        .await
-        .map_err(ApiError::internal)?;
+    let sent = match state.outbound.run(Service::Mail, move || mailer.send_reset(&mail, &username, &token)).await {
+        Ok(sent) => sent.map_err(|e| e.to_string()),
+        Err(busy) => Err(busy.to_string()),
+    };
     let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let avg = latency.0.load(Ordering::Relaxed);
     latency.0.store(avg.saturating_mul(3).saturating_add(took) / 4, Ordering::Relaxed);
@@ -132,16 +145,27 @@ async fn start(
 }
 
 /// Step 2: a valid token sets the password once; every earlier login token stops working.
+/// Besides the per-address limit, wrong tokens from all addresses together get
+/// [`WRONG_TOKENS_PER_MIN`] a minute: guessing a live token online stays hopeless however many
+/// addresses try (see the constant). A right token gives its attempt back.
 async fn finish(state: &AppState, ip: std::net::IpAddr, m: &Map<String, Value>) -> Result<Json<Value>, ApiError> {
     let token = req_str(m, "token", 6, 6)?;
     let pwd = NewPassword::parse(&req_str(m, "pwd", 1, PASSWORD_MAX)?, "pwd")?;
-    limit(state, &[format!("reset-ip:{ip}")])?;
+    let keys = [
+        (format!("reset-ip:{}", ClientKey::from(ip)), state.settings.login_rate_per_min),
+        (WRONG_TOKENS_KEY.to_owned(), WRONG_TOKENS_PER_MIN),
+    ];
+    let reservation = state
+        .limiter
+        .try_acquire_limits(&keys, state.clock.now())
+        .map_err(|retry_after_s| ApiError::TooMany { what: "password reset attempts", retry_after_s })?;
     let (hash, not_before) = (token_hash(&token), state.clock.now().timestamp() - TOKEN_LIFETIME_S);
     let user = state.db.run(move |c| db::users::take_reset_token(c, &hash, not_before)).await?;
     let Some(user_id) = user else {
         return Err(ApiError::body(StatusCode::UNAUTHORIZED, "Unauthorized"));
     };
-    let new_hash = state.hash(move || auth::hash_password(pwd.expose())).await?;
+    state.limiter.release(reservation);
+    let new_hash = state.hash(crate::hashpool::Kind::NewPassword, move || auth::hash_password(pwd.expose())).await?;
     state.db.run(move |c| db::users::set_password(c, user_id, &new_hash, true)).await?;
     state.sessions.forget(user_id).await;
     Ok(ok())

@@ -7,16 +7,14 @@
 //! JSON is serialized once per timetable and `?hours=`, with an `ETag` for `304`s.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,11 +24,13 @@ use super::auth::User;
 use super::input::kacky_id_path;
 use super::openapi::{CachedLive, Error, Internal, Login};
 use super::response::SharedJson;
-use super::{ApiError, ApiPath, ApiQuery, AppState};
+use super::streams::{sse_frame, sse_response, Refused};
+use super::{ApiError, ApiPath, ApiQuery, AppState, ClientIp};
 use crate::clock::serialize_rfc3339;
 use crate::db;
 use crate::domain::Edition;
 use crate::live::timetable::{MapPlay, ServerPlays, Timetable, HORIZON_HOURS};
+use crate::ratelimit::ClientKey;
 use crate::tmtext;
 
 /// Public schedule answers may be kept this long by browsers and caches in front.
@@ -166,6 +166,8 @@ struct Slot {
 enum Query {
     Hours(i64),
     Map(i64),
+    /// The first frame of `/live` (an SSE frame, not JSON; its ETag is unused).
+    LiveSnapshot,
 }
 
 impl Answers {
@@ -356,8 +358,10 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
 /// `GET /live`: Server-Sent Events. First `event: snapshot` (the `servers` of
 /// `/schedule?hours=1`), then `event: map` for every change of a server's current map (once
 /// per play, see [`crate::live::feed`]) and `event: finish` for every happening of the finish
-/// feed, and a keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once (then 503);
-/// a subscriber that falls behind is dropped; every stream ends when the server shuts down.
+/// feed, and a keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once
+/// (then 503) and `live_max_streams_per_client` per client address (then 429), see
+/// [`super::streams`]; a subscriber that falls behind is dropped, one that reads nothing for
+/// `write_stall_timeout_s` too; every stream ends when the server shuts down.
 #[utoipa::path(get, path = "/live", tag = "schedule",
     summary = "Server-Sent Events: the servers' plays, then every change of a server's current map and every finish",
     description = "First `event: snapshot` with the `servers` of `/schedule?hours=1` as JSON, then `event: map` \
@@ -366,43 +370,59 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
         `event: finish` with the item of `/finishes` for every happening of the finish feed, and a keep-alive \
         comment every \
         `live_keepalive_s` (15 s). The stream does not end by itself: a subscriber that falls behind is dropped, \
-        and every stream ends when the server shuts down.",
+        so is one that reads nothing for `write_stall_timeout_s` (30 s), and every stream ends when the server \
+        shuts down. At most `live_max_streams` streams are open at once (by default half of `max_connections`), \
+        at most `live_max_streams_per_client` (8) from one client address (an IPv6 client counts by its /64).",
     responses(
         (status = 200, description = "The event stream", body = String, content_type = "text/event-stream",
             example = "event: snapshot\ndata: [{\"number\":1,\"name\":\"White 1\",…}]\n\n"),
+        (status = 429, description = "`live_max_streams_per_client` streams are open from this client address \
+            already", body = Error, headers(("Retry-After" = i64, description = "Seconds until the next try"))),
         (status = 503, description = "`live_max_streams` streams are open already", body = Error),
     ))]
-async fn live(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let permit = state.live_streams.clone().try_acquire_owned().map_err(|_| {
-        tracing::warn!("/live: {} streams are open, refusing another", state.settings.live_max_streams);
-        ApiError::Msg(StatusCode::SERVICE_UNAVAILABLE, "too many live streams are open; try again later".into())
+async fn live(
+    State(state): State<AppState>,
+    Extension(answers): Extension<Arc<Answers>>,
+    ClientIp(ip): ClientIp,
+) -> Result<Response, Response> {
+    let slot = state.live_streams.admit(ClientKey::from(ip)).map_err(|refused| {
+        let error = match refused {
+            Refused::Full => {
+                tracing::warn!("/live: {} streams are open, refusing another", state.live_streams.caps().0);
+                ApiError::Msg(StatusCode::SERVICE_UNAVAILABLE, "too many live streams are open; try again later".into())
+            }
+            Refused::ClientFull => ApiError::TooMany { what: "live streams open from this address", retry_after_s: 10 },
+        };
+        // A refused viewer's connection is not kept for another request: it would hold a
+        // connection slot while idle, which is what the caps are for.
+        ([(axum::http::header::CONNECTION, "close")], error).into_response()
     })?;
     // Subscribe before taking the snapshot, so no change falls between the two.
     let changes = state.live.subscribe();
     let finishes = state.finishes.subscribe();
-    let timetable = state.live.timetable(state.window, state.clock.now());
-    let snapshot = Event::default().event("snapshot").json_data(servers_json(timetable.servers_within(1)));
-    let snapshot = snapshot.unwrap_or_else(|_| Event::default().event("snapshot").data("[]"));
-    let shutdown = state.shutdown.clone();
-    let updates = stream::unfold(
-        (changes, finishes, shutdown, permit),
-        |(mut changes, mut finishes, shutdown, permit)| async move {
-            let event = tokio::select! {
-                () = shutdown.cancelled() => return None,
-                change = changes.recv() => match change {
-                    Ok(change) => Event::default().event("map").json_data(change).unwrap_or_default(),
-                    // Lagged: dropped rather than waited for. Closed: the feed is gone.
-                    Err(_) => return None,
-                },
-                item = finishes.recv() => match item {
-                    Ok(item) => Event::default().event("finish").json_data(item).unwrap_or_default(),
-                    Err(_) => return None,
-                },
-            };
-            Some((Ok(event), (changes, finishes, shutdown, permit)))
-        },
-    );
-    let stream = stream::once(async move { Ok(snapshot) }).chain(updates);
-    let keep_alive = KeepAlive::new().interval(Duration::from_secs(state.settings.live_keepalive_s));
-    Ok(Sse::new(stream).keep_alive(keep_alive))
+    // One serialized snapshot frame per timetable, shared by every viewer (see `streams`).
+    let snapshot = answers
+        .body(&state, Query::LiveSnapshot, |tt, _| {
+            let json = serde_json::to_string(&servers_json(tt.servers_within(1))).unwrap_or_else(|_| "[]".into());
+            SharedJson { body: sse_frame("snapshot", &json), etag: axum::http::HeaderValue::from_static("\"\"") }
+        })
+        .await
+        .map_err(IntoResponse::into_response)?
+        .body;
+    let updates = stream::unfold((changes, finishes), |(mut changes, mut finishes)| async move {
+        let frame = tokio::select! {
+            change = changes.recv() => match change {
+                Ok(change) => sse_frame("map", &serde_json::to_string(&change).unwrap_or_default()),
+                // Lagged: dropped rather than waited for. Closed: the feed is gone.
+                Err(_) => return None,
+            },
+            item = finishes.recv() => match item {
+                Ok(item) => sse_frame("finish", &serde_json::to_string(&item).unwrap_or_default()),
+                Err(_) => return None,
+            },
+        };
+        Some((frame, (changes, finishes)))
+    });
+    let keepalive = Duration::from_secs(state.settings.live_keepalive_s);
+    Ok(sse_response(snapshot, updates, keepalive, state.shutdown.clone(), slot))
 }

@@ -45,6 +45,8 @@ pub struct AppStateInner {
     pub cache: Arc<super::cache::ResponseCache>,
     /// Token revocation and accounts, kept in memory for the auth extractors.
     pub sessions: Arc<super::sessions::Sessions>,
+    /// Threads for outgoing HTTP calls, per upstream service ([`crate::outbound`]).
+    pub outbound: crate::outbound::Outbound,
     /// Threads for argon2 work.
     pub hasher: Arc<crate::hashpool::HashPool>,
     /// An argon2id hash that logins of unknown names are verified against, so they take as
@@ -56,19 +58,33 @@ pub struct AppStateInner {
     pub oauth: Option<Arc<crate::oauth::DiscordOAuth>>,
     /// The finish feed: `/live` subscribers, the Discord poster, its health.
     pub finishes: crate::finishes::Finishes,
-    /// One permit per open `/live` stream (`live_max_streams`).
-    pub live_streams: Arc<tokio::sync::Semaphore>,
+    /// The open `/live` streams, capped in all and per client ([`super::streams`]).
+    pub live_streams: Arc<super::streams::StreamSlots>,
     /// Cancelled when the server shuts down: `/live` streams and background tasks end.
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 
+/// `Retry-After` of a 503 for a full hashing queue: the queue holds about a second or two of work.
+pub const HASH_RETRY_AFTER_S: i64 = 2;
+
 impl AppState {
     /// Runs CPU-heavy password hashing on the dedicated hashing threads (see
     /// [`crate::hashpool`]), so a login storm can neither starve the async runtime nor balloon
-    /// memory.
-    pub async fn hash<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let gone = || ApiError::internal(anyhow::anyhow!("the password hashing threads are gone"));
-        self.hasher.run(f).await.ok_or_else(gone)
+    /// memory. A full queue is a 503 with `Retry-After` ([`ApiError::Busy`]).
+    pub async fn hash<T: Send + 'static>(
+        &self,
+        kind: crate::hashpool::Kind,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        use crate::workers::RunError;
+        match self.hasher.run(kind, f).await {
+            Ok(v) => Ok(v),
+            Err(RunError::Full) => {
+                tracing::debug!("password hashing queue full ({kind:?}): answering 503");
+                Err(ApiError::Busy { what: "password hashing", retry_after_s: HASH_RETRY_AFTER_S })
+            }
+            Err(RunError::Gone) => Err(ApiError::internal(anyhow::anyhow!("the password hashing threads are gone"))),
+        }
     }
 
     /// Who Discord messages may ping: only verified ids when the account link is configured.
@@ -94,6 +110,7 @@ impl From<&AppState> for crate::live::LiveContext {
             window: s.window,
             interval: std::time::Duration::from_secs(s.settings.poll_interval_s),
             shutdown: s.shutdown.clone(),
+            outbound: s.outbound.clone(),
             db: s.db.clone(),
         }
     }
@@ -131,6 +148,7 @@ impl From<&AppState> for crate::finishes::FollowContext {
             follows: crate::finishes::follows(t),
             wr_lookups: crate::finishes::wr_lookups(t),
             data_changed: std::sync::Arc::new(move || cache.invalidate()),
+            outbound: s.outbound.clone(),
         }
     }
 }
@@ -147,6 +165,7 @@ impl From<&AppState> for crate::notify::finishes::PosterContext {
             webhook: (!url.is_empty()).then(|| crate::notify::discord::Webhook::new(url)),
             event: (s.settings.eventtype, s.settings.edition),
             mentions: s.mention_rules(),
+            outbound: s.outbound.clone(),
         }
     }
 }

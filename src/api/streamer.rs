@@ -1,6 +1,8 @@
 //! Streamer messages: `/post` sets the message and `/target` the user who sees it (both
 //! protected by `msg_send_pwd`); `/stream` shows it to that user only.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,20 +12,32 @@ use utoipa_axum::routes;
 
 use super::auth::User;
 use super::input::{object, req_str};
-use super::openapi::{Error, Internal, JsonBody, Login, OkAnswer};
+use super::openapi::{Error, Internal, JsonBody, Login, OkAnswer, TooMany};
 use super::response::ok;
-use super::{ApiError, ApiJson, AppState};
+use super::{ApiError, ApiJson, AppState, ClientIp};
+use crate::auth;
 use crate::db;
+use crate::ratelimit::ClientKey;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream)).routes(routes!(post_message)).routes(routes!(set_target))
 }
 
-/// 403 `"Forbidden"` unless `pwd` equals the configured password (none configured: always).
-fn check_pwd(state: &AppState, m: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+/// 403 `"Forbidden"` unless `pwd` equals the configured password (none configured: always),
+/// compared in constant time. Wrong passwords are limited like failed logins: at most
+/// `login_rate_per_min` a minute per client address (429 with `Retry-After`); a right one
+/// does not count.
+fn check_pwd(state: &AppState, ip: IpAddr, m: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
     let expected = state.settings.msg_send_pwd.expose();
+    let reservation = state
+        .limiter
+        .try_acquire(&[format!("streamer-ip:{}", ClientKey::from(ip))], state.clock.now())
+        .map_err(|retry_after_s| ApiError::TooMany { what: "wrong streamer passwords", retry_after_s })?;
     match m.get("pwd") {
-        Some(Value::String(p)) if !expected.is_empty() && p == expected => Ok(()),
+        Some(Value::String(p)) if !expected.is_empty() && auth::secret_eq(p, expected) => {
+            state.limiter.release(reservation);
+            Ok(())
+        }
         _ => Err(ApiError::body(StatusCode::FORBIDDEN, "Forbidden")),
     }
 }
@@ -44,10 +58,15 @@ async fn stream(State(state): State<AppState>, User(user): User) -> Result<Json<
     responses(JsonBody, Internal,
         (status = 200, description = "Stored", body = OkAnswer),
         (status = 403, description = "`pwd` is not `msg_send_pwd` (or none is configured): the JSON string \
-            \"Forbidden\"", body = Error, example = "Forbidden")))]
-async fn post_message(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
+            \"Forbidden\"", body = Error, example = "Forbidden"),
+        TooMany))]
+async fn post_message(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
     let m = object(body)?;
-    check_pwd(&state, &m)?;
+    check_pwd(&state, ip, &m)?;
     let message = req_str(&m, "message", 0, 1000)?.trim_end().to_owned();
     state.db.run(move |c| db::stream::set_message(c, &message)).await?;
     Ok(ok())
@@ -58,10 +77,15 @@ async fn post_message(State(state): State<AppState>, ApiJson(body): ApiJson<Valu
     responses(JsonBody, Internal,
         (status = 200, description = "Stored", body = OkAnswer),
         (status = 403, description = "`pwd` is not `msg_send_pwd` (or none is configured): the JSON string \
-            \"Forbidden\"", body = Error, example = "Forbidden")))]
-async fn set_target(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<Json<Value>, ApiError> {
+            \"Forbidden\"", body = Error, example = "Forbidden"),
+        TooMany))]
+async fn set_target(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
     let m = object(body)?;
-    check_pwd(&state, &m)?;
+    check_pwd(&state, ip, &m)?;
     let target = req_str(&m, "target", 0, 80)?.trim_end().to_owned();
     state.db.run(move |c| db::stream::set_target(c, &target)).await?;
     Ok(ok())

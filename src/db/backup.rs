@@ -98,20 +98,19 @@ fn place(tmp: &Path, target: &Path, force: bool) -> Result<(), BackupError> {
 /// `PRAGMA integrity_check`: anything but the single row `ok` is corruption, and so is a
 /// check that cannot even run because SQLite finds the file malformed (a damaged schema page).
 fn integrity_check(conn: &Connection, path: &Path) -> Result<(), BackupError> {
-    let run = || -> rusqlite::Result<Vec<String>> {
-        let mut st = conn.prepare("PRAGMA integrity_check")?;
-        let lines = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-        Ok(lines)
-    };
-    let lines = match run() {
-        Ok(lines) => lines,
-        Err(rusqlite::Error::SqliteFailure(e, msg))
-            if matches!(e.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) =>
-        {
-            vec![msg.unwrap_or_else(|| e.to_string())]
+    let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
+        // Damage the check itself trips over (a broken page of the schema or of an index).
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            BackupError::Corrupt { path: path.to_owned(), report: e.to_string() }
         }
-        Err(e) => return Err(e.into()),
+        _ => e.into(),
     };
+    let mut st = conn.prepare("PRAGMA integrity_check").map_err(corrupt)?;
+    let lines = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(corrupt)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
     if lines == ["ok"] {
         return Ok(());
     }

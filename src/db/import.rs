@@ -119,14 +119,22 @@ pub struct ImportedUser {
 /// version, so tokens issued before the import stop working.
 pub fn upsert_user(conn: &Connection, u: &ImportedUser) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO users (id, username, username_key, password, mail, is_admin, token_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+        "INSERT INTO users (id, username, username_key, password, mail, is_admin, token_version, lookalike_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)
          ON CONFLICT (id) DO UPDATE SET username = excluded.username,
-           username_key = excluded.username_key, mail = excluded.mail,
+           username_key = excluded.username_key, lookalike_key = excluded.lookalike_key, mail = excluded.mail,
            is_admin = excluded.is_admin, password = excluded.password,
            token_version = token_version + (password <> excluded.password)",
     )?
-    .execute(params![u.id, u.username, u.username_key, u.password, u.mail, u.is_admin])?;
+    .execute(params![
+        u.id,
+        u.username,
+        u.username_key,
+        u.password,
+        u.mail,
+        u.is_admin,
+        crate::domain::lookalike_key(&u.username)
+    ])?;
     Ok(())
 }
 

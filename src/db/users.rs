@@ -1,13 +1,13 @@
 //! Accounts, their profile fields, reset tokens and revoked token ids.
 
-use std::collections::HashSet;
-
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::meta;
-
 pub use crate::domain::username_key;
-use crate::domain::{legacy_username_key, lookalike_key, username_key_rule, UserName, LEGACY_KEY_PREFIX};
+use crate::domain::{legacy_username_key, lookalike_key, UserName, LEGACY_KEY_PREFIX};
+
+mod rekey;
+
+pub use rekey::{rekey, Rekeyed, KEY_RULE_META, LOOKALIKE_RULE_META};
 
 /// A user as the auth layer needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,9 +55,9 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Account>> {
 }
 
 /// Creates the account and its empty profile; `None` if the name is taken: its key is in use,
-/// or it looks like an existing name (same [`lookalike_key`]). The look-alike check reads
-/// every name (the skeleton is not stored; about 30 µs a name in a debug build), inside the
-/// immediate transaction of the insert, so two look-alike registrations cannot both pass it.
+/// or it looks like an existing name (same [`lookalike_key`], read through its index). The
+/// check runs inside the immediate transaction of the insert, so two look-alike registrations
+/// cannot both pass it.
 pub fn create(
     conn: &mut Connection,
     name: &UserName,
@@ -66,12 +66,13 @@ pub fn create(
     is_admin: bool,
 ) -> rusqlite::Result<Option<i64>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if looks_taken(&tx, &name.lookalike_key())? {
+    let lookalike = name.lookalike_key();
+    if looks_taken(&tx, &lookalike)? {
         return Ok(None);
     }
     let inserted = tx
-        .prepare_cached("INSERT INTO users (username, username_key, password, mail, is_admin) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (username_key) DO NOTHING")?
-        .execute(params![name.as_str(), name.key(), password, mail_hash, is_admin])?;
+        .prepare_cached("INSERT INTO users (username, username_key, password, mail, is_admin, lookalike_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (username_key) DO NOTHING")?
+        .execute(params![name.as_str(), name.key(), password, mail_hash, is_admin, lookalike])?;
     if inserted == 0 {
         return Ok(None);
     }
@@ -81,9 +82,17 @@ pub fn create(
     Ok(Some(id))
 }
 
-/// Whether an account's name has this look-alike key.
+/// Whether an account's name has this look-alike key: one look-up in the index, plus the
+/// names of accounts whose key is not computed yet (none after the start-up [`rekey`]; an
+/// import run beside the server could leave some until the next start).
 fn looks_taken(conn: &Connection, lookalike: &str) -> rusqlite::Result<bool> {
-    let mut st = conn.prepare_cached("SELECT username FROM users")?;
+    let indexed: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE lookalike_key = ?1)")?
+        .query_row([lookalike], |r| r.get(0))?;
+    if indexed {
+        return Ok(true);
+    }
+    let mut st = conn.prepare_cached("SELECT username FROM users WHERE lookalike_key IS NULL")?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         if lookalike_key(r.get_ref(0)?.as_str()?) == lookalike {
@@ -91,68 +100,6 @@ fn looks_taken(conn: &Connection, lookalike: &str) -> rusqlite::Result<bool> {
         }
     }
     Ok(false)
-}
-
-/// What [`rekey`] did.
-#[derive(Debug, Default, PartialEq)]
-pub struct Rekeyed {
-    /// Accounts whose stored key changed.
-    pub changed: usize,
-    /// Accounts (id, name) whose name has an older account's key under the current rule; they
-    /// keep a key of their own behind [`LEGACY_KEY_PREFIX`].
-    pub kept_old: Vec<(i64, String)>,
-}
-
-/// `app_meta` key holding the [`username_key_rule`] the stored keys follow.
-pub const KEY_RULE_META: &str = "users.username_key_rule";
-
-/// Recomputes every stored name key under the current rule, once: at the first start after an
-/// upgrade (guarded by the [`KEY_RULE_META`] marker, in one transaction with it). Names are
-/// never changed. Accounts are taken oldest (lowest id) first: the first to reach a key gets
-/// it; a later one whose name now means the same (` bob`, `bob\u{200B}` or `ｂｏｂ` after `bob`)
-/// gets `OLD:` + its key under the old rule, which a look-up by name tries first
-/// ([`by_name`]), so it still logs in with its name spelt as before; its tokens name the id
-/// and keep working. `None` when the keys were already current.
-pub fn rekey(conn: &mut Connection) -> rusqlite::Result<Option<Rekeyed>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let rule = username_key_rule();
-    if meta::get(&tx, KEY_RULE_META)?.as_deref() == Some(rule.as_str()) {
-        return Ok(None);
-    }
-    let rows = tx
-        .prepare("SELECT id, username, username_key FROM users ORDER BY id")?
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut taken = HashSet::with_capacity(rows.len());
-    let mut report = Rekeyed::default();
-    let mut changes = Vec::new();
-    for (id, name, stored) in rows {
-        let mut key = username_key(&name);
-        if !taken.insert(key.clone()) {
-            // Keys under the current rule never start with the prefix, so only these compete.
-            let old = [legacy_username_key(&name), stored.trim_start_matches(LEGACY_KEY_PREFIX).to_owned()];
-            let mut candidates = old.iter().map(|k| format!("{LEGACY_KEY_PREFIX}{k}"));
-            key =
-                candidates.find(|k| !taken.contains(k)).unwrap_or_else(|| format!("{LEGACY_KEY_PREFIX}{stored}#{id}"));
-            taken.insert(key.clone());
-            report.kept_old.push((id, name));
-        }
-        if key != stored {
-            changes.push((id, key));
-        }
-    }
-    // Two passes, so no intermediate state breaks the unique index.
-    for (id, _) in &changes {
-        tx.prepare_cached("UPDATE users SET username_key = ?2 WHERE id = ?1")?
-            .execute(params![id, format!("\u{1}rekey {id}")])?;
-    }
-    for (id, key) in &changes {
-        tx.prepare_cached("UPDATE users SET username_key = ?2 WHERE id = ?1")?.execute(params![id, key])?;
-    }
-    meta::set(&tx, KEY_RULE_META, &rule)?;
-    tx.commit()?;
-    report.changed = changes.len();
-    Ok(Some(report))
 }
 
 /// Stores a new password hash; with `revoke` every earlier token of the user stops working.

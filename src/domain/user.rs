@@ -9,9 +9,10 @@
 //!   rule are equal under this one.
 //! - [`lookalike_key`]: the name reduced to its Unicode TR39 confusable *skeleton*, then
 //!   case-folded (Cyrillic `а` and Latin `a`, `0` and `o`, `1`/`I`/`l`, `rn`/`m` …).
-//!   Registration refuses a name whose look-alike key equals an existing account's. It is not
-//!   stored (registration computes it for every account, `db::users::create`): the skeleton
-//!   data changes between Unicode versions, and a login needs the real spelling anyway.
+//!   Registration refuses a name whose look-alike key equals an existing account's. It is
+//!   stored beside the name and indexed; the skeleton data changes between Unicode versions,
+//!   so the stored keys name their version ([`lookalike_key_rule`]) and are recomputed at the
+//!   first start after it changes (`db::users::rekey`). A login needs the real spelling anyway.
 
 use std::fmt;
 
@@ -45,6 +46,23 @@ pub fn username_key_rule() -> String {
     let (n, c, g) =
         (unicode_normalization::UNICODE_VERSION, caseless::UNICODE_VERSION, unicode_properties::UNICODE_VERSION);
     format!("2 nfkc {}.{}.{} casefold {}.{}.{} gc {}.{}.{}", n.0, n.1, n.2, c.0, c.1, c.2, g.0, g.1, g.2)
+}
+
+/// Which version of [`lookalike_key`] the stored look-alike keys follow: the Unicode data of
+/// the confusables table and of the crates the key depends on, so an upgrade that changes them
+/// recomputes the keys at the next start (`db::users::rekey`). Change the leading number when
+/// the rule itself changes.
+pub fn lookalike_key_rule() -> String {
+    let (s, n, c, g) = (
+        unicode_security::UNICODE_VERSION,
+        unicode_normalization::UNICODE_VERSION,
+        caseless::UNICODE_VERSION,
+        unicode_properties::UNICODE_VERSION,
+    );
+    format!(
+        "1 skeleton {}.{}.{} nfkc {}.{}.{} casefold {}.{}.{} gc {}.{}.{}",
+        s.0, s.1, s.2, n.0, n.1, n.2, c.0, c.1, c.2, g.0, g.1, g.2
+    )
 }
 
 /// Characters a name may not contain, because they are invisible or change how the rest is

@@ -52,6 +52,8 @@ pub struct FollowContext {
     pub wr_lookups: bool,
     /// Called when a world record changed (the answer cache's generation moves on).
     pub data_changed: Arc<dyn Fn() + Send + Sync>,
+    /// The threads the records API is called on ([`crate::outbound`]).
+    pub outbound: crate::outbound::Outbound,
 }
 
 /// Owns the follower task; dropping it stops the task.
@@ -162,12 +164,14 @@ async fn refill(ctx: &FollowContext, rr: &mut RoundRobin<Player, MapRef>) -> Res
     Ok(())
 }
 
-/// One GET off the runtime, always asking the upstream.
+/// One GET on the records API's threads, always asking the upstream.
 async fn fetch(ctx: &FollowContext, segments: Vec<String>, query: Option<String>) -> Result<Upstream, String> {
     let client = ctx.records.clone();
-    let up = tokio::task::spawn_blocking(move || client.get_fresh(&segments, query.as_deref()))
+    let up = ctx
+        .outbound
+        .run(crate::outbound::Service::Records, move || client.get_fresh(&segments, query.as_deref()))
         .await
-        .map_err(|e| format!("the request task failed: {e}"))?
+        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     if up.ok() {
         Ok(up)

@@ -40,9 +40,9 @@ pub enum PollError {
     /// The answer's body could not be read: connection lost, too large, not UTF-8 …
     #[error("reading the answer failed: {0}")]
     Body(#[source] io::Error),
-    /// The blocking request task died (panicked or was cancelled).
-    #[error("the request task failed: {0}")]
-    Task(#[source] tokio::task::JoinError),
+    /// The call was not made: the game-server API's threads are busy or gone.
+    #[error("{0}")]
+    Outbound(#[source] crate::outbound::OutboundError),
 }
 
 /// Which part of a poll a timeout hit.
@@ -86,7 +86,7 @@ impl HttpSource {
     }
 
     /// GET `<url>?password=<api_pwd>`; the body of a 200 answer, else why not.
-    /// Blocking: run it in `spawn_blocking`.
+    /// Blocking: run it on the game-server API's threads ([`crate::outbound`]).
     pub(super) fn get(&self) -> Result<String, PollError> {
         let mut response =
             self.agent.get(&self.url).query("password", &self.password).call().map_err(|e| self.request_error(e))?;

@@ -34,6 +34,8 @@ pub struct LiveContext {
     pub window: Option<crate::event::EventWindow>,
     pub interval: std::time::Duration,
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The threads outgoing calls run on (the game-server poll; Discord for the notifier).
+    pub outbound: crate::outbound::Outbound,
     /// Where the poller keeps the tracks ([`crate::db::tracks`]).
     pub db: crate::db::Db,
 }

@@ -24,6 +24,7 @@ use super::slots::Track;
 use super::{Live, LiveContext};
 use crate::config::Settings;
 use crate::event::EventWindow;
+use crate::outbound::Service;
 /// Where poll answers come from.
 pub enum Source {
     /// Testing mode: the configured servers, simulated over the event window.
@@ -195,8 +196,11 @@ async fn fetch(ctx: &LiveContext) -> (Result<String, PollError>, DateTime<Utc>) 
         Source::Simulated(sim) => simulated(ctx, sim),
         Source::Http(http) => {
             let http = http.clone();
-            let body =
-                tokio::task::spawn_blocking(move || http.get()).await.unwrap_or_else(|e| Err(PollError::Task(e)));
+            let body = ctx
+                .outbound
+                .run(Service::GameServer, move || http.get())
+                .await
+                .unwrap_or_else(|e| Err(PollError::Outbound(e)));
             (body, whole_seconds(ctx.clock.now()))
         }
     }

@@ -124,6 +124,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         keepalive_idle: Duration::from_secs(120),
         max_connections: 16,
         shutdown_grace: Duration::from_secs(1),
+        write_stall: Duration::from_secs(10),
     };
     let served = server::run(listener, router(state), limits, shutdown.cancelled_owned()).await;
     upkeep.abort();
@@ -143,9 +144,8 @@ async fn scrape(State(state): State<AppState>) -> Response {
 
 /// What is cheaper to read at scrape time than to track at every change.
 fn read_state(state: &AppState) {
-    let max = state.settings.live_max_streams.min(tokio::sync::Semaphore::MAX_PERMITS);
-    gauge!(names::LIVE_STREAMS_MAX).set(max as f64);
-    gauge!(names::LIVE_STREAMS_OPEN).set(max.saturating_sub(state.live_streams.available_permits()) as f64);
+    gauge!(names::LIVE_STREAMS_MAX).set(state.live_streams.caps().0 as f64);
+    gauge!(names::LIVE_STREAMS_OPEN).set(state.live_streams.open() as f64);
     let now = state.clock.now();
     let snapshot = state.live.snapshot();
     for (server, live) in state.live.lineup().servers.iter().zip(&snapshot.servers) {

@@ -14,6 +14,7 @@ use super::message::{self, Notice, Recipient};
 use super::NotifyContext;
 use crate::db::notifications::{PlayKey, State};
 use crate::db::{self};
+use crate::outbound::Service;
 
 /// Backoff between retries of a failing delivery: doubles from 1 s up to this.
 const MAX_BACKOFF: StdDuration = StdDuration::from_secs(30);
@@ -67,9 +68,8 @@ async fn send_with_retries(
     let mut backoff = StdDuration::from_secs(1);
     loop {
         let (hook, b) = (webhook.clone(), body.clone());
-        let result = tokio::task::spawn_blocking(move || hook.post(&b))
-            .await
-            .unwrap_or_else(|e| Err(SendError::Retry(format!("the delivery task failed: {e}"))));
+        let result = (state.live.outbound.run(Service::Discord, move || hook.post(&b)).await)
+            .unwrap_or_else(|e| Err(SendError::Retry(e.to_string())));
         let wait = match result {
             Ok(()) => return Ok(()),
             Err(SendError::RateLimited(wait)) => wait,

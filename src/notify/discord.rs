@@ -47,7 +47,7 @@ impl Webhook {
         Self { agent, url: url.to_owned() }
     }
 
-    /// POSTs one message body. Blocking (network): run it in `spawn_blocking`.
+    /// POSTs one message body. Blocking (network): run it on Discord's threads ([`crate::outbound`]).
     pub fn post(&self, body: &Value) -> Result<(), SendError> {
         let response = self.agent.post(&self.url).send_json(body).map_err(|e| match e {
             ureq::Error::Timeout(_) => {

@@ -44,6 +44,8 @@ pub struct PosterContext {
     pub webhook: Option<Webhook>,
     pub event: (EventType, Edition),
     pub mentions: MentionRules,
+    /// The threads Discord is called on ([`crate::outbound`]).
+    pub outbound: crate::outbound::Outbound,
 }
 
 /// Owns the poster task; dropping it stops it.
@@ -151,9 +153,11 @@ async fn send_with_retries(ctx: &PosterContext, webhook: &Webhook, body: Value) 
     let mut backoff = StdDuration::from_secs(1);
     loop {
         let (hook, b) = (webhook.clone(), body.clone());
-        let result = tokio::task::spawn_blocking(move || hook.post(&b))
+        let result = ctx
+            .outbound
+            .run(crate::outbound::Service::Discord, move || hook.post(&b))
             .await
-            .unwrap_or_else(|e| Err(SendError::Retry(format!("the delivery task failed: {e}"))));
+            .unwrap_or_else(|e| Err(SendError::Retry(e.to_string())));
         let wait = match result {
             Ok(()) => return Ok(()),
             Err(SendError::RateLimited(wait)) => wait,

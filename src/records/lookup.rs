@@ -1,7 +1,7 @@
 //! The records look-ups the pages and bots make: a player's game login (from their profile),
 //! their personal bests in the current event, and the current event's maps they have not
-//! finished. Combines the [`RecordsClient`] with the database; every upstream call runs off the
-//! async runtime.
+//! finished. Combines the [`RecordsClient`] with the database; every upstream call runs on the
+//! records API's own threads ([`crate::outbound`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{RecordsClient, RecordsError, Upstream, BUDGET};
 use crate::db::{self, Db, DbError};
 use crate::domain::{Edition, EventType, Game};
+use crate::outbound::{Outbound, Service};
 
 /// Why a look-up has no answer.
 #[derive(Debug, thiserror::Error)]
@@ -30,24 +31,28 @@ pub struct Records {
     pub client: Arc<RecordsClient>,
     db: Db,
     event: (EventType, Edition),
+    outbound: Outbound,
 }
 
 impl Records {
-    pub fn new(client: RecordsClient, db: Db, event: (EventType, Edition)) -> Self {
-        Self { client: Arc::new(client), db, event }
+    pub fn new(client: RecordsClient, db: Db, event: (EventType, Edition), outbound: Outbound) -> Self {
+        Self { client: Arc::new(client), db, event, outbound }
     }
 
-    /// GET `segments` (each percent-encoded) with an optional raw query, off the runtime, within
-    /// [`BUDGET`]: when the call fails, answers 5xx or takes longer, the last good answer of
-    /// the URL stands in (`stale_since` set), else the error comes back at once.
+    /// GET `segments` (each percent-encoded) with an optional raw query, on the records API's
+    /// own threads ([`crate::outbound`]), within [`BUDGET`]: when the call fails, answers 5xx or
+    /// takes longer, the last good answer of the URL stands in (`stale_since` set), else the
+    /// error comes back at once. When the records API's threads are all busy and their queue is
+    /// full, the call is not made ([`RecordsError::Unreachable`] saying so, or the stale answer).
     pub async fn get(&self, segments: Vec<String>, query: Option<String>) -> Result<Upstream, RecordsError> {
         let url = self.client.url(&segments, query.as_deref())?;
         let client = self.client.clone();
-        let call = tokio::task::spawn_blocking(move || client.get(&segments, query.as_deref()));
+        let call = self.outbound.run(Service::Records, move || client.get(&segments, query.as_deref()));
         let result = match tokio::time::timeout(BUDGET, call).await {
             Ok(Ok(result)) => result,
-            Ok(Err(e)) => Err(RecordsError::Unreachable(format!("the request task failed: {e}"))),
-            // The blocking call goes on until its own timeout; nobody waits for it.
+            Ok(Err(busy)) => Err(RecordsError::Unreachable(busy.to_string())),
+            // A call that started goes on until its own timeout on its thread, nobody waits for
+            // it; one still queued is never made.
             Err(_) => Err(RecordsError::Timeout),
         };
         let down = match &result {

@@ -1,6 +1,7 @@
 //! The read deadlines of one connection (see the parent module). [`Timing`] knows whether the
 //! connection is waiting for a request or answering one; [`TimedStream`] fails socket reads
-//! at the deadline while a request is awaited; [`DeadlineBody`] ends a request body that is
+//! at the deadline while a request is awaited (and writes when the client stopped reading, see
+//! `server::stall`); [`DeadlineBody`] ends a request body that is
 //! still arriving at the request deadline; [`TrackedBody`] reports the end of a response,
 //! which starts the keep-alive idle clock.
 
@@ -18,6 +19,8 @@ use hyper::body::Incoming;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
+
+use super::stall::WriteStall;
 
 /// Where a connection is between requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,16 +160,18 @@ impl Timing {
 }
 
 /// The socket, with reads failing (`TimedOut`, and hyper closes the connection) at the
-/// [`Timing`] deadline while a request is awaited. Writes are passed through.
+/// [`Timing`] deadline while a request is awaited, and writes failing when the client has
+/// read nothing for the write-stall limit ([`WriteStall`]).
 pub(super) struct TimedStream {
     io: TcpStream,
     timing: Arc<Timing>,
     sleep: Option<Pin<Box<Sleep>>>,
+    stall: WriteStall,
 }
 
 impl TimedStream {
-    pub(super) fn new(io: TcpStream, timing: Arc<Timing>) -> Self {
-        Self { io, timing, sleep: None }
+    pub(super) fn new(io: TcpStream, timing: Arc<Timing>, write_stall: Duration) -> Self {
+        Self { io, timing, sleep: None, stall: WriteStall::new(write_stall) }
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -203,20 +208,26 @@ impl AsyncRead for TimedStream {
 
 impl AsyncWrite for TimedStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.stall.check(polled, cx)
     }
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.stall.check(polled, cx)
     }
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_flush(cx);
+        this.stall.check(polled, cx)
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)

@@ -179,3 +179,49 @@ fn migrate_command_creates_and_seeds_the_database() {
     let n: i64 = db.query_row("SELECT COUNT(*) FROM maps", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 776);
 }
+
+/// Config date-times without an offset are local time: the zone is named at start (and by
+/// `check-config`), and one that falls in the daylight-saving gap is refused with the gap
+/// named, not a misleading "expected a date-time". The zone is a POSIX `TZ` rule (Central
+/// European Time), so no time zone database is needed.
+#[test]
+fn zone_less_dates_name_their_time_zone_and_a_dst_gap() {
+    const CET: &str = "CET-1CEST,M3.5.0,M10.5.0/3";
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "secrets.yaml", "jwt_secret: x\n");
+    let config = |start: &str| {
+        let text = format!("port: 0\ndatabase: k.db\ncompstart: {start}\ncompend: 2024-04-30T20:00\n");
+        write(dir.path(), "config.yaml", &text);
+    };
+    config("2024-03-31T02:30");
+    let out = command(dir.path()).env("TZ", CET).arg("check-config").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "config.yaml: key `compstart`: \"2024-03-31T02:30\" does not exist in the local time zone TZ={CET}: \
+             the clocks jump from UTC+01:00 to UTC+02:00 over it (daylight saving time). Write it with an offset, \
+             like 2024-03-31T02:30:00+01:00"
+        )),
+        "{stderr}"
+    );
+
+    config("2024-03-30T02:30");
+    let out = command(dir.path()).env("TZ", CET).arg("check-config").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let named = format!("read in the local time zone TZ={CET} (UTC+0");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&named), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let mut child =
+        command(dir.path()).env("TZ", CET).arg("serve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    let mut zone_lines = 0;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        zone_lines += usize::from(line.contains(&named) && line.contains("compstart, compend"));
+        if line.contains("listening on http://") {
+            break;
+        }
+    }
+    assert_eq!(zone_lines, 1, "the start-up log names the zone once");
+}

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use kacky_backend::clock::Clock;
-use kacky_backend::hashpool::HashPool;
+use kacky_backend::hashpool::{HashPool, Kind};
 use kacky_backend::live::poll_now;
 
 use crate::common::{spawn, TestApp};
@@ -113,7 +113,8 @@ async fn open_live_streams_are_counted_while_they_are_open() {
     assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
     let text = scrape(&base).await;
     assert_eq!(open(&text), 2.0, "{text}");
-    assert_eq!(value(&text, "kacky_live_streams_max"), 1000.0);
+    // The default: half of max_connections (768).
+    assert_eq!(value(&text, "kacky_live_streams_max"), 384.0);
     drop(first);
     // The server notices the closed stream at its next write (a keep-alive at the latest).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -163,12 +164,12 @@ async fn the_hashing_queue_depth_counts_waiting_jobs() {
     // The one thread is busy; three more jobs wait behind it.
     let busy = tokio::spawn({
         let pool = pool.clone();
-        async move { pool.run(move || wait.recv().ok()).await }
+        async move { pool.run(Kind::Login, move || wait.recv().ok()).await }
     });
     let waiting: Vec<_> = (0..3)
         .map(|i| {
             let pool = pool.clone();
-            tokio::spawn(async move { pool.run(move || i).await })
+            tokio::spawn(async move { pool.run(Kind::Login, move || i).await })
         })
         .collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -181,9 +182,9 @@ async fn the_hashing_queue_depth_counts_waiting_jobs() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     release.send(()).unwrap();
-    assert_eq!(busy.await.unwrap(), Some(Some(())));
+    assert_eq!(busy.await.unwrap(), Ok(Some(())));
     for (i, job) in waiting.into_iter().enumerate() {
-        assert_eq!(job.await.unwrap(), Some(i));
+        assert_eq!(job.await.unwrap(), Ok(i));
     }
 }
 

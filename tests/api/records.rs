@@ -237,8 +237,10 @@ async fn logins_are_one_path_segment_upstream() {
     let (app, st, _fake) = setup().await;
     let token = app.register_login("evil", "password1").await;
     let login = "../../x?y=%2F#z";
+    // The profile takes game logins only now; one stored before that rule is used as it is.
     let (s, _) = app.post_json("/usermgnt", json!({"tmnf": login}), Some(&token)).await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 400);
+    app.sql().execute("UPDATE user_fields SET tmnf_login = ?1", [login]).unwrap();
     st.seen.lock().unwrap().clear();
     app.get_auth("/pb/kk", &token).await;
     app.get_auth("/performance/kk", &token).await;

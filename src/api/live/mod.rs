@@ -142,7 +142,7 @@ async fn finished_ids(state: &AppState, user: Option<&CurrentUser>) -> HashSet<i
     match state.records.finished_pbs(&login).await {
         Ok(pbs) => pbs.into_keys().collect(),
         Err(e) => {
-            tracing::warn!("finished maps of {login} unavailable: {e:?}");
+            tracing::warn!("finished maps of {login:?} unavailable: {e:?}");
             HashSet::new()
         }
     }
