@@ -161,6 +161,26 @@ pub struct Settings {
     pub discord_webhook_url: Secret,
     /// Bearer token of `/alarms/upcoming`; empty = that endpoint is off (404).
     pub bot_api_token: Secret,
+    /// Requests a minute the finish follower may send to the records API, in all.
+    pub records_rate_per_min: u32,
+    /// Finish counts that make a `milestone` in the finish feed, ascending.
+    pub finish_milestones: Vec<i64>,
+    /// Bearer token of the records updater for `PUT /manage/worldrecords/…`; empty = admins only.
+    pub records_writer_token: Secret,
+    /// Discord execute-webhook URL for the finish feed; empty = not posted.
+    pub discord_finish_webhook_url: Secret,
+    /// The Discord application of the account link (OAuth2); both empty = linking off.
+    pub discord_client_id: Secret,
+    pub discord_client_secret: Secret,
+    /// The backend's public base URL (the OAuth2 redirect URI is `<public_url>/discord/callback`).
+    pub public_url: String,
+    /// Discord's base URL (`https://discord.com`; tests point it at a fake).
+    pub discord_api_url: String,
+    /// Where the browser goes after linking (`?discord=linked` or `?discord=failed&reason=…`
+    /// appended); empty = a small page of the backend says how it went.
+    pub discord_link_done_url: String,
+    /// Without verified links: most mentions of one typed Discord id per hour.
+    pub discord_mentions_per_hour: i64,
     /// Seconds a successful records API answer is reused (0 = never); see [`crate::records`].
     pub records_cache_s: u64,
     /// The join link of a server without its own `join` in servers.yaml, `{login}` standing
@@ -230,6 +250,12 @@ const KEYS: &[(&str, File, Use)] = &[
     ("write_stall_timeout_s", File::Config, Use::Read),
     ("live_max_streams_per_client", File::Config, Use::Read),
     ("shutdown_grace_s", File::Config, Use::Read),
+    ("records_rate_per_min", File::Config, Use::Read),
+    ("finish_milestones", File::Config, Use::Read),
+    ("public_url", File::Config, Use::Read),
+    ("discord_api_url", File::Config, Use::Read),
+    ("discord_link_done_url", File::Config, Use::Read),
+    ("discord_mentions_per_hour", File::Config, Use::Read),
     ("metrics_listen", File::Config, Use::Read),
     ("records_cache_s", File::Config, Use::Read),
     ("join_url_template", File::Config, Use::Read),
@@ -249,6 +275,10 @@ const KEYS: &[(&str, File, Use)] = &[
     ("msg_send_pwd", File::Secrets, Use::Read),
     ("discord_webhook_url", File::Secrets, Use::Read),
     ("bot_api_token", File::Secrets, Use::Read),
+    ("records_writer_token", File::Secrets, Use::Read),
+    ("discord_finish_webhook_url", File::Secrets, Use::Read),
+    ("discord_client_id", File::Secrets, Use::Read),
+    ("discord_client_secret", File::Secrets, Use::Read),
     ("flask_secret", File::Secrets, Use::Ignored),
     ("dbuser", File::Secrets, Use::Ignored),
     ("dbpwd", File::Secrets, Use::Ignored),
@@ -555,8 +585,18 @@ impl Settings {
             sendgrid_api_key: sec.secret("sendgrid_api_key")?,
             records_api_key: sec.secret("records_api_key")?,
             msg_send_pwd: sec.secret("msg_send_pwd")?,
-            discord_webhook_url: webhook_url(sec)?,
+            discord_webhook_url: webhook_url(sec, "discord_webhook_url")?,
             bot_api_token: sec.secret("bot_api_token")?,
+            records_rate_per_min: cfg.positive("records_rate_per_min", 60)?.min(6000) as u32,
+            finish_milestones: milestones(cfg)?,
+            records_writer_token: sec.secret("records_writer_token")?,
+            discord_finish_webhook_url: webhook_url(sec, "discord_finish_webhook_url")?,
+            discord_client_id: sec.secret("discord_client_id")?,
+            discord_client_secret: sec.secret("discord_client_secret")?,
+            public_url: http_url(cfg, "public_url", "")?,
+            discord_api_url: http_url(cfg, "discord_api_url", "https://discord.com")?,
+            discord_link_done_url: http_url(cfg, "discord_link_done_url", "")?,
+            discord_mentions_per_hour: cfg.positive("discord_mentions_per_hour", 20)?,
             records_cache_s: match cfg.int("records_cache_s")?.unwrap_or(30) {
                 n @ 0..=3600 => n as u64,
                 n => return Err(cfg.err("records_cache_s", format!("expected seconds from 0 to 3600, found {n}"))),
@@ -655,14 +695,56 @@ fn join_url_template(cfg: &Source, eventtype: EventType, demo: bool) -> Result<S
 }
 
 /// An http(s) URL (Discord's are `https://discord.com/api/webhooks/<id>/<token>`), or empty.
-fn webhook_url(sec: &Source) -> Result<Secret, ConfigError> {
-    let url = sec.secret("discord_webhook_url")?;
+fn webhook_url(sec: &Source, key: &str) -> Result<Secret, ConfigError> {
+    let url = sec.secret(key)?;
     let raw = url.expose().trim();
     if !(raw.is_empty() || raw.starts_with("https://") || raw.starts_with("http://")) {
-        return Err(sec
-            .err("discord_webhook_url", "expected an http(s) URL like https://discord.com/api/webhooks/<id>/<token>"));
+        return Err(sec.err(key, "expected an http(s) URL like https://discord.com/api/webhooks/<id>/<token>"));
     }
     Ok(Secret(raw.to_owned()))
+}
+
+/// An http(s) base URL without a trailing slash, `default` when unset; empty stays empty.
+fn http_url(cfg: &Source, key: &str, default: &str) -> Result<String, ConfigError> {
+    let raw = cfg.string(key)?.unwrap_or_else(|| default.to_owned());
+    let raw = raw.trim().trim_end_matches('/');
+    let valid = raw.is_empty()
+        || ((raw.starts_with("https://") || raw.starts_with("http://"))
+            && !raw.contains(char::is_whitespace)
+            && raw.split("://").nth(1).is_some_and(|host| !host.is_empty()));
+    if !valid {
+        return Err(cfg.err(key, format!("expected an http(s) URL like https://kacky.example.org, found \"{raw}\"")));
+    }
+    Ok(raw.to_owned())
+}
+
+/// `finish_milestones`: positive whole numbers (a list, or a comma-separated string), sorted;
+/// `[15, 25, 40, 50]` when unset, none with an empty list.
+fn milestones(cfg: &Source) -> Result<Vec<i64>, ConfigError> {
+    let key = "finish_milestones";
+    let expected = |found: String| {
+        cfg.err(key, format!("expected a list of positive whole numbers like [15, 25, 40, 50], found {found}"))
+    };
+    let items: Vec<Value> = match cfg.get(key) {
+        None => return Ok(vec![15, 25, 40, 50]),
+        Some(Value::Sequence(items)) => items.clone(),
+        Some(Value::String(s)) => {
+            s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| Value::String(x.to_owned())).collect()
+        }
+        Some(Value::Number(n)) => vec![Value::Number(n.clone())],
+        Some(other) => return Err(expected(describe(other))),
+    };
+    let mut out = items
+        .iter()
+        .map(|v| match v {
+            Value::Number(n) => n.as_i64().filter(|n| *n > 0).ok_or_else(|| expected(describe(v))),
+            Value::String(s) => s.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| expected(describe(v))),
+            other => Err(expected(describe(other))),
+        })
+        .collect::<Result<Vec<i64>, _>>()?;
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// `host:port` of the metrics port (`127.0.0.1:9091`, `[::1]:9091`); absent or empty = off.

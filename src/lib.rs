@@ -1,8 +1,8 @@
 //! # kacky-backend
 //!
 //! One binary serving the Kacky event website's API: the KK/KR history, accounts and personal
-//! spreadsheets, the live event dashboard and schedule, alarm notifications and the admin
-//! tools, backed by one SQLite file.
+//! spreadsheets, the live event dashboard and schedule, alarm notifications, the finish feed
+//! and the admin tools, backed by one SQLite file.
 //!
 //! A tour, following a request:
 //! - [`config`] reads the three YAML files of the old system (plus `KACKY_*` overrides) into
@@ -30,6 +30,13 @@
 //!   [`live::timetable`] with absolute play times, built once per second and snapshot, feeds
 //!   `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier, which all
 //!   name a play by its identity (server, play number).
+//! - [`finishes`]: the follower polls the records API during the event within a request budget
+//!   ([`finishes::budget`]), turns what changed into finish/PB/WR/milestone happenings
+//!   ([`finishes::diff`], [`finishes::wr`]), stores them ([`db::finishes`]) and publishes them to
+//!   `/finishes`, `/live` and the Discord finish poster ([`notify::finishes`]); world records
+//!   sent by the records updater (`PUT /manage/worldrecords/…`) take the same path.
+//! - [`oauth`] is the Discord side of the account link (`/discord/link`); [`notify::mentions`]
+//!   decides who a Discord message may ping (verified ids only once linking is configured).
 //! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
 //!   talks to the records API (each request answered within 2.5 s, the last good answer standing
 //!   in when it is slow or down); [`mail`] sends reset mails; [`auth`] signs tokens and hashes
@@ -62,6 +69,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod event;
+pub mod finishes;
 pub mod hashpool;
 pub mod import;
 pub mod live;
@@ -69,6 +77,7 @@ pub mod mail;
 pub mod mapcsv;
 pub mod metrics;
 pub mod notify;
+pub mod oauth;
 pub mod outbound;
 pub mod ratelimit;
 pub mod records;
@@ -117,10 +126,20 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
     let tracks = db::tracks::load(&*db.conn()?, &format!("{}{}", settings.eventtype, settings.edition))?;
     let live = live::Live::new(lineup, &settings, window, tracks);
     let current_ids = db::current::ids(&*db.conn()?, settings.eventtype, settings.edition)?;
+    // The testing fixtures' leaderboards start at the stored world records.
+    let current_wrs = db::maps::sheet(&*db.conn()?, settings.eventtype, Some(settings.edition.get()), None)?
+        .into_iter()
+        .filter_map(|m| Some((m.kacky_id, (m.wr_score?, m.wr_login))))
+        .collect();
+    if settings.demo {
+        finishes::follow_demo_players(&mut *db.conn()?, clock.now())?;
+    }
+    let oauth = oauth::DiscordOAuth::from_settings(&settings).map(Arc::new);
+    let finishes = finishes::Finishes::new(settings.records_rate_per_min, settings.discord_finish_webhook_url.is_set());
     let outbound = outbound::Outbound::new();
     Ok(AppState::new(api::state::AppStateInner {
         records: Arc::new(records::Records::new(
-            records::RecordsClient::from_settings(&settings, current_ids),
+            records::RecordsClient::from_settings(&settings, current_ids).simulating(clock.clone(), current_wrs),
             db.clone(),
             (settings.eventtype, settings.edition),
             outbound.clone(),
@@ -139,6 +158,8 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
         window,
         live,
         notifier: notify::Notifier::new(settings_webhook.expose()),
+        finishes,
+        oauth,
         live_streams,
         shutdown: tokio_util::sync::CancellationToken::new(),
     }))
@@ -187,15 +208,20 @@ pub struct Background {
     _poller: live::PollerGuard,
     _feed: live::feed::FeedGuard,
     _notifier: notify::NotifierGuard,
+    _follower: finishes::FollowerGuard,
+    _poster: notify::finishes::PosterGuard,
 }
 
 impl Background {
-    /// Starts the game-server poller, the live feed and the notifier on the current runtime.
+    /// Starts the game-server poller, the live feed, the notifier and the finish follower on the
+    /// current runtime.
     pub fn start(state: &AppState) -> Self {
         Self {
             _poller: live::poller::start(state.into()),
             _feed: live::feed::start(state.into()),
             _notifier: notify::start(state.into()),
+            _follower: finishes::start(state.into()),
+            _poster: notify::finishes::start(state.into()),
         }
     }
 }

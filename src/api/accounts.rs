@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::User;
-use super::input::{check_mail, object, opt_str, req_str};
+use super::input::{check_mail, kind, object, opt_str, req_str};
 use super::openapi::{constant, HashBusy, Internal, JsonBody, Login, OkAnswer, TooMany};
 use super::response::ok;
 use super::{ApiError, ApiJson, AppState, ClientIp};
@@ -140,12 +140,22 @@ async fn logout(State(state): State<AppState>, User(user): User) -> Result<Json<
     Ok(ok())
 }
 
-/// The caller's profile: game logins and Discord name
+/// The caller's profile: game logins, Discord name and link, the finish-feed opt-in
 #[utoipa::path(get, path = "/usermgnt", tag = "accounts", security(("login" = [])),
     responses(Login, Internal, (status = 200, description = "The profile (empty strings when unset)", body = shapes::Profile)))]
 async fn profile(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
-    let f = state.db.run(move |c| db::users::fields(c, user.id)).await?;
-    Ok(Json(json!({ "discord": f.discord, "tm20": f.tm20, "tmnf": f.tmnf })))
+    let (f, link) = state
+        .db
+        .run(move |c| Ok::<_, rusqlite::Error>((db::users::fields(c, user.id)?, db::discord::link(c, user.id)?)))
+        .await?;
+    let link = link.map(|l| json!({"id": l.id, "name": l.name}));
+    Ok(Json(json!({
+        "discord": f.discord,
+        "discord_link": link,
+        "finish_feed": f.finish_feed,
+        "tm20": f.tm20,
+        "tmnf": f.tmnf,
+    })))
 }
 
 /// Validates every given key first, then applies them all in one transaction: no partial
@@ -171,6 +181,12 @@ async fn update_profile(
     // alarm notifications mention; anything else is kept as typed and listed by name.
     let discord = opt_str(&m, "discord", 80)?
         .map(|d| crate::notify::message::discord_id(&d).map_or_else(|| d.clone(), str::to_owned));
+    let finish_feed = match m.get("finish_feed") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => Some(n.as_i64() == Some(1)),
+        Some(v) => return Err(ApiError::bad_request(format!("`finish_feed` must be true or false, got {}", kind(v)))),
+    };
     let pwd = opt_str(&m, "pwd", PASSWORD_MAX)?.map(|p| NewPassword::parse(&p, "pwd")).transpose()?;
     let mail = opt_str(&m, "mail", 80)?;
     if let Some(mail) = &mail {
@@ -180,11 +196,23 @@ async fn update_profile(
         Some(p) => Some(state.hash(Kind::NewPassword, move || auth::hash_password(p.expose())).await?),
         None => None,
     };
-    let update = ProfileUpdate { tmnf, tm20, discord, password_hash, mail_hash: mail.map(|m| auth::sha256_hex(&m)) };
+    // The feed follows game logins: a changed login or opt-in changes who is followed.
+    let follow_changed = finish_feed.is_some() || tmnf.is_some() || tm20.is_some();
+    let update = ProfileUpdate {
+        tmnf,
+        tm20,
+        discord,
+        finish_feed,
+        password_hash,
+        mail_hash: mail.map(|m| auth::sha256_hex(&m)),
+    };
     let revokes = update.password_hash.is_some();
     state.db.run(move |c| db::users::update_profile(c, user.id, &update)).await?;
     if revokes {
         state.sessions.forget(user.id).await;
+    }
+    if follow_changed {
+        state.finishes.followed_changed();
     }
     // Game logins show in the user's live answers (finished flags).
     state.cache.user_wrote(user.id);
@@ -249,10 +277,23 @@ mod shapes {
     pub struct Profile {
         /// Discord user id (or name as typed)
         pub discord: String,
+        /// The Discord account verified through `POST /discord/link` (`null` when none)
+        pub discord_link: Option<DiscordLink>,
+        /// Whether the finish feed follows the account's game login for the current event
+        pub finish_feed: bool,
         /// TM2020 login (used for KR)
         pub tm20: String,
         /// TMNF login (used for KK)
         pub tmnf: String,
+    }
+
+    /// A verified Discord account.
+    #[derive(ToSchema)]
+    pub struct DiscordLink {
+        /// The Discord user id
+        pub id: String,
+        /// Its display name when it was linked
+        pub name: String,
     }
 
     /// `POST /usermgnt`: any of the keys; absent or `null` keys are left as they are (other keys,
@@ -268,6 +309,9 @@ mod shapes {
         /// A Discord user id or a pasted mention `<@123…>` (stored as the bare id), or a name
         #[schema(nullable, max_length = 80)]
         pub discord: Option<String>,
+        /// Follow the account's game login (for the current event's game) in the finish feed
+        #[schema(nullable)]
+        pub finish_feed: Option<bool>,
         /// A new password; ends every earlier login token
         #[schema(nullable, min_length = 8, max_length = 80)]
         pub pwd: Option<String>,

@@ -122,3 +122,26 @@ impl FromRequestParts<AppState> for Bot {
         Ok(Bot)
     }
 }
+
+/// The records updater holding `records_writer_token` (secrets.yaml) as its Bearer token, or an
+/// admin's login. The token compare takes the same time wherever the tokens differ. A wrong
+/// token that is no admin login is a 401 whatever is wrong with it (a bot gets one clear
+/// answer), a valid login of a non-admin the old 401 string.
+pub struct RecordsWriter;
+
+impl FromRequestParts<AppState> for RecordsWriter {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        let expected = state.settings.records_writer_token.expose();
+        if !expected.is_empty() && crate::auth::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+            return Ok(RecordsWriter);
+        }
+        match Admin::from_request_parts(parts, state).await {
+            Ok(_) => Ok(RecordsWriter),
+            Err(ApiError::Body(status, body)) => Err(ApiError::Body(status, body)),
+            Err(ApiError::Internal(e)) => Err(ApiError::Internal(e)),
+            Err(_) => Err(ApiError::unauthorized("wrong records writer token, and not an admin's login token")),
+        }
+    }
+}

@@ -15,20 +15,22 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(healthz))
 }
 
-/// For uptime monitors: database, schema, game-server polls, records API, notifier
+/// For uptime monitors: database, schema, game-server polls, records API, notifier, finish feed
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses(
         (status = 200, description = "The database answers", body = shapes::Health),
         (status = 503, description = "The database does not answer", body = shapes::Unhealthy),
     ))]
 async fn healthz(State(state): State<AppState>) -> Response {
-    let probe = state.db.run(|c| db::schema_version(c)).await;
+    let probe = state.db.run(|c| Ok::<_, db::DbError>((db::schema_version(c)?, db::finishes::pending(c)?))).await;
     match probe {
-        Ok(version) => {
+        Ok((version, pending)) => {
             let records = records_health(&state);
-            let gameserver = state.live.health(state.clock.now());
+            let now = state.clock.now();
+            let gameserver = state.live.health(now);
             let notifier = state.notifier.health();
-            Json(json!({ "status": "ok", "database": "ok", "schema_version": version, "records": records, "gameserver": gameserver, "notifier": notifier }))
+            let finishes = state.finishes.health_json(now, pending);
+            Json(json!({ "status": "ok", "database": "ok", "schema_version": version, "records": records, "gameserver": gameserver, "notifier": notifier, "finishes": finishes }))
                 .into_response()
         }
         Err(e) => {
@@ -67,6 +69,48 @@ mod shapes {
         pub records: RecordsHealth,
         pub gameserver: GameserverHealth,
         pub notifier: NotifierHealth,
+        pub finishes: FinishesHealth,
+    }
+
+    /// The finish follower and its Discord poster (never the webhook URL).
+    #[derive(ToSchema)]
+    pub struct FinishesHealth {
+        /// Whether the follower is polling (the event window is open)
+        pub running: bool,
+        /// Players in its current walk (opted-in accounts and the admin's list)
+        pub following: i64,
+        /// Maps whose world record it looks up (KR only)
+        pub wr_maps: i64,
+        /// `records_rate_per_min`: requests a minute at most, in all
+        pub rate_per_min: i64,
+        /// Requests sent in the last minute
+        pub requests_last_minute: i64,
+        /// The longest a finish or a world record waits before its poll, at this rate and these
+        /// queue sizes (plus a request's 5 s timeout)
+        pub worst_case_delay_s: WorstCase,
+        pub last_poll: Option<String>,
+        pub last_ok: Option<String>,
+        pub last_error: Option<String>,
+        pub last_error_at: Option<String>,
+        pub discord: FinishDiscordHealth,
+    }
+
+    /// Worst-case delays in seconds.
+    #[derive(ToSchema)]
+    pub struct WorstCase {
+        pub finish: i64,
+        pub wr: i64,
+    }
+
+    /// The finish webhook.
+    #[derive(ToSchema)]
+    pub struct FinishDiscordHealth {
+        pub enabled: bool,
+        /// Happenings waiting to be posted
+        pub pending: i64,
+        pub last_sent: Option<String>,
+        pub last_error: Option<String>,
+        pub last_error_at: Option<String>,
     }
 
     /// The records API's last success and failure (RFC 3339 times).

@@ -28,6 +28,8 @@ mod accounts;
 mod admin;
 mod bots;
 mod calendar;
+mod discord;
+mod finishes;
 mod health;
 mod live;
 mod public;
@@ -36,6 +38,7 @@ mod reset;
 mod schedule;
 mod sheet;
 mod streamer;
+mod worldrecords;
 
 pub use calendar::redact_path;
 pub use error::ApiError;
@@ -89,6 +92,9 @@ pub fn router(state: AppState) -> Router {
         .merge(schedule::router())
         .merge(calendar::router())
         .merge(bots::router())
+        .merge(finishes::router())
+        .merge(worldrecords::router())
+        .merge(discord::router())
         .merge(health::router())
         .split_for_parts();
     routes

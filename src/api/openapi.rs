@@ -33,6 +33,8 @@ pub const PATH: &str = "/openapi.json";
 pub const LOGIN: &str = "login";
 /// The security scheme of community bots (`Authorization: Bearer <bot_api_token>`).
 pub const BOT: &str = "bot";
+/// The security scheme of the records updater (`Authorization: Bearer <records_writer_token>`).
+pub const WRITER: &str = "writer";
 
 /// Content type of the plain-text answers (chat-bot endpoints, `/`), as the old backend sent it.
 pub const TEXT: &str = "text/html; charset=utf-8";
@@ -70,6 +72,7 @@ not valid UTF-8 once percent-decoded gets 404 `{\"msg\": \"bad path: …\"}`.";
         (name = "streamer", description = "Streamer messages"),
         (name = "admin", description = "Event administration (admin accounts only)"),
         (name = "bots", description = "The API for community bots"),
+        (name = "discord", description = "Linking a Discord account (OAuth2)"),
         (name = "operations", description = "Health check and this document")
     )
 )]
@@ -100,6 +103,13 @@ impl Modify for SecuritySchemes {
                 .into(),
         );
         components.security_schemes.insert(BOT.into(), SecurityScheme::Http(bot).into());
+        let mut writer = Http::new(HttpAuthScheme::Bearer);
+        writer.description = Some(
+            "`records_writer_token` from secrets.yaml, sent as `Authorization: Bearer <records_writer_token>`: the \
+             records updater. An admin's login token works too."
+                .into(),
+        );
+        components.security_schemes.insert(WRITER.into(), SecurityScheme::Http(writer).into());
     }
 }
 

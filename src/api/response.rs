@@ -95,10 +95,9 @@ fn etag_matches(request: &HeaderMap, etag: &HeaderValue) -> bool {
     )
 }
 
-/// WR scores meaning "no record" in the old data, shown as 0 (the frontends print `-` for 0
-/// only): `1800000` (30 minutes, the old "no record") and the placeholder `9999999` (one KR4
-/// row, #290, which the TypeScript frontend printed as "46:39.999").
-const NO_RECORD: [i64; 2] = [1_800_000, 9_999_999];
+// WR scores meaning "no record" in the old data are shown as 0 (the frontends print `-` for 0
+// only).
+use crate::db::wr_ingest::NO_RECORD;
 
 /// One sheet row. Field order is the old sorted-key order; the user's fields are present only
 /// for a logged-in caller (`Some(None)` serialises as `null`).

@@ -357,17 +357,18 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
 
 /// `GET /live`: Server-Sent Events. First `event: snapshot` (the `servers` of
 /// `/schedule?hours=1`), then `event: map` for every change of a server's current map (once
-/// per play, see [`crate::live::feed`]), and a keep-alive comment every `live_keepalive_s`. At
-/// most `live_max_streams` at once (then 503) and `live_max_streams_per_client` per client
-/// address (then 429), see [`super::streams`]; a subscriber that falls behind is dropped, one
-/// that reads nothing for `write_stall_timeout_s` too; every stream ends when the server shuts
-/// down.
+/// per play, see [`crate::live::feed`]) and `event: finish` for every happening of the finish
+/// feed, and a keep-alive comment every `live_keepalive_s`. At most `live_max_streams` at once
+/// (then 503) and `live_max_streams_per_client` per client address (then 429), see
+/// [`super::streams`]; a subscriber that falls behind is dropped, one that reads nothing for
+/// `write_stall_timeout_s` too; every stream ends when the server shuts down.
 #[utoipa::path(get, path = "/live", tag = "schedule",
-    summary = "Server-Sent Events: the servers' plays, then every change of a server's current map",
+    summary = "Server-Sent Events: the servers' plays, then every change of a server's current map and every finish",
     description = "First `event: snapshot` with the `servers` of `/schedule?hours=1` as JSON, then `event: map` \
         with a JSON object (`server`, `kacky_id`, `play`, `start`, `end`) for every change of a server's current \
-        map: exactly one per play, however its start moves (plays are told apart by `server` and `play`), and \
-        a keep-alive comment every \
+        map: exactly one per play, however its start moves (plays are told apart by `server` and `play`), \
+        `event: finish` with the item of `/finishes` for every happening of the finish feed, and a keep-alive \
+        comment every \
         `live_keepalive_s` (15 s). The stream does not end by itself: a subscriber that falls behind is dropped, \
         so is one that reads nothing for `write_stall_timeout_s` (30 s), and every stream ends when the server \
         shuts down. At most `live_max_streams` streams are open at once (by default half of `max_connections`), \
@@ -398,6 +399,7 @@ async fn live(
     })?;
     // Subscribe before taking the snapshot, so no change falls between the two.
     let changes = state.live.subscribe();
+    let finishes = state.finishes.subscribe();
     // One serialized snapshot frame per timetable, shared by every viewer (see `streams`).
     let snapshot = answers
         .body(&state, Query::LiveSnapshot, |tt, _| {
@@ -407,15 +409,19 @@ async fn live(
         .await
         .map_err(IntoResponse::into_response)?
         .body;
-    let updates = stream::unfold(changes, |mut changes| async move {
-        match changes.recv().await {
-            Ok(change) => {
-                let json = serde_json::to_string(&change).unwrap_or_default();
-                Some((sse_frame("map", &json), changes))
-            }
-            // Lagged: dropped rather than waited for. Closed: the feed is gone.
-            Err(_) => None,
-        }
+    let updates = stream::unfold((changes, finishes), |(mut changes, mut finishes)| async move {
+        let frame = tokio::select! {
+            change = changes.recv() => match change {
+                Ok(change) => sse_frame("map", &serde_json::to_string(&change).unwrap_or_default()),
+                // Lagged: dropped rather than waited for. Closed: the feed is gone.
+                Err(_) => return None,
+            },
+            item = finishes.recv() => match item {
+                Ok(item) => sse_frame("finish", &serde_json::to_string(&item).unwrap_or_default()),
+                Err(_) => return None,
+            },
+        };
+        Some((frame, (changes, finishes)))
     });
     let keepalive = Duration::from_secs(state.settings.live_keepalive_s);
     Ok(sse_response(snapshot, updates, keepalive, state.shutdown.clone(), slot))

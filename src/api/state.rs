@@ -54,6 +54,10 @@ pub struct AppStateInner {
     pub dummy_hash: Arc<str>,
     /// Alarm notifications (Discord), woken when alarms change.
     pub notifier: crate::notify::Notifier,
+    /// The Discord account link (OAuth2), when configured.
+    pub oauth: Option<Arc<crate::oauth::DiscordOAuth>>,
+    /// The finish feed: `/live` subscribers, the Discord poster, its health.
+    pub finishes: crate::finishes::Finishes,
     /// The open `/live` streams, capped in all and per client ([`super::streams`]).
     pub live_streams: Arc<super::streams::StreamSlots>,
     /// Cancelled when the server shuts down: `/live` streams and background tasks end.
@@ -80,6 +84,14 @@ impl AppState {
                 Err(ApiError::Busy { what: "password hashing", retry_after_s: HASH_RETRY_AFTER_S })
             }
             Err(RunError::Gone) => Err(ApiError::internal(anyhow::anyhow!("the password hashing threads are gone"))),
+        }
+    }
+
+    /// Who Discord messages may ping: only verified ids when the account link is configured.
+    pub fn mention_rules(&self) -> crate::notify::mentions::MentionRules {
+        crate::notify::mentions::MentionRules {
+            verified_only: self.oauth.is_some(),
+            per_hour: self.settings.discord_mentions_per_hour,
         }
     }
 
@@ -114,6 +126,46 @@ impl From<&AppState> for crate::notify::NotifyContext {
             eventtype: s.settings.eventtype,
             edition: s.settings.edition,
             lead: chrono::Duration::minutes(s.settings.alarm_lead_minutes),
+            mentions: s.mention_rules(),
+        }
+    }
+}
+
+/// The finish follower's share of the state.
+impl From<&AppState> for crate::finishes::FollowContext {
+    fn from(s: &AppState) -> Self {
+        let cache = s.cache.clone();
+        let t = s.settings.eventtype;
+        Self {
+            finishes: s.finishes.clone(),
+            records: s.records.client.clone(),
+            db: s.db.clone(),
+            clock: s.clock.clone(),
+            window: s.window,
+            shutdown: s.shutdown.clone(),
+            event: (t, s.settings.edition),
+            milestones: s.settings.finish_milestones.clone().into(),
+            follows: crate::finishes::follows(t),
+            wr_lookups: crate::finishes::wr_lookups(t),
+            data_changed: std::sync::Arc::new(move || cache.invalidate()),
+            outbound: s.outbound.clone(),
+        }
+    }
+}
+
+/// The finish poster's share of the state.
+impl From<&AppState> for crate::notify::finishes::PosterContext {
+    fn from(s: &AppState) -> Self {
+        let url = s.settings.discord_finish_webhook_url.expose();
+        Self {
+            finishes: s.finishes.clone(),
+            db: s.db.clone(),
+            clock: s.clock.clone(),
+            shutdown: s.shutdown.clone(),
+            webhook: (!url.is_empty()).then(|| crate::notify::discord::Webhook::new(url)),
+            event: (s.settings.eventtype, s.settings.edition),
+            mentions: s.mention_rules(),
+            outbound: s.outbound.clone(),
         }
     }
 }

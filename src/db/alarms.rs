@@ -24,18 +24,26 @@ pub struct Alarmed {
     pub username: String,
     /// The profile's `discord` field as stored (a Discord user id, or anything else).
     pub discord: String,
+    /// The Discord id verified through the account link, if any.
+    pub discord_id: Option<String>,
 }
 
 /// Every alarm on a map of the event `t` + `edition`, by kacky id then user id.
 pub fn alarmed_users(conn: &Connection, t: EventType, edition: Edition) -> rusqlite::Result<Vec<Alarmed>> {
     let mut st = conn.prepare_cached(
-        "SELECT DISTINCT m.kacky_id_int, u.id, u.username, COALESCE(f.discord_handle, '') \
+        "SELECT DISTINCT m.kacky_id_int, u.id, u.username, COALESCE(f.discord_handle, ''), f.discord_id \
          FROM alarms a JOIN maps m ON m.id = a.map_id JOIN events e ON e.id = m.event_id \
          JOIN users u ON u.id = a.user_id LEFT JOIN user_fields f ON f.user_id = u.id \
          WHERE e.type = ?1 AND e.edition = ?2 ORDER BY m.kacky_id_int, u.id",
     )?;
     let rows = st.query_map(params![t.as_upper(), edition.get()], |r| {
-        Ok(Alarmed { kacky_id: r.get(0)?, user_id: r.get(1)?, username: r.get(2)?, discord: r.get(3)? })
+        Ok(Alarmed {
+            kacky_id: r.get(0)?,
+            user_id: r.get(1)?,
+            username: r.get(2)?,
+            discord: r.get(3)?,
+            discord_id: r.get(4)?,
+        })
     })?;
     rows.collect()
 }

@@ -95,7 +95,8 @@ fn place(tmp: &Path, target: &Path, force: bool) -> Result<(), BackupError> {
     }
 }
 
-/// `PRAGMA integrity_check`: anything but the single row `ok` is corruption.
+/// `PRAGMA integrity_check`: anything but the single row `ok` is corruption, and so is a
+/// check that cannot even run because SQLite finds the file malformed (a damaged schema page).
 fn integrity_check(conn: &Connection, path: &Path) -> Result<(), BackupError> {
     let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
         // Damage the check itself trips over (a broken page of the schema or of an index).

@@ -13,7 +13,9 @@ pub mod alarms;
 pub mod backup;
 pub mod calendar;
 pub mod current;
+pub mod discord;
 pub mod events;
+pub mod finishes;
 pub mod fs;
 pub mod history;
 pub mod import;
@@ -26,6 +28,7 @@ pub mod stream;
 pub mod tracks;
 pub mod users;
 pub mod wr;
+pub mod wr_ingest;
 
 mod embedded {
     refinery::embed_migrations!("migrations");

@@ -130,19 +130,22 @@ pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Profile fields (discord, tm20, tmnf).
+/// Profile fields (discord, tm20, tmnf, the finish-feed opt-in).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fields {
     pub discord: String,
     pub tm20: String,
     pub tmnf: String,
+    pub finish_feed: bool,
 }
 
 pub fn fields(conn: &Connection, id: i64) -> rusqlite::Result<Fields> {
-    conn.prepare_cached("SELECT discord_handle, tm20_login, tmnf_login FROM user_fields WHERE user_id = ?1")?
-        .query_row([id], |r| Ok(Fields { discord: r.get(0)?, tm20: r.get(1)?, tmnf: r.get(2)? }))
-        .optional()
-        .map(Option::unwrap_or_default)
+    conn.prepare_cached(
+        "SELECT discord_handle, tm20_login, tmnf_login, finish_feed FROM user_fields WHERE user_id = ?1",
+    )?
+    .query_row([id], |r| Ok(Fields { discord: r.get(0)?, tm20: r.get(1)?, tmnf: r.get(2)?, finish_feed: r.get(3)? }))
+    .optional()
+    .map(Option::unwrap_or_default)
 }
 
 /// A profile change from `/usermgnt`: `None` leaves a value as it is.
@@ -151,6 +154,8 @@ pub struct ProfileUpdate {
     pub tmnf: Option<String>,
     pub tm20: Option<String>,
     pub discord: Option<String>,
+    /// Follow the account's game login in the finish feed.
+    pub finish_feed: Option<bool>,
     /// A new argon2id hash; setting it revokes every earlier token.
     pub password_hash: Option<String>,
     pub mail_hash: Option<String>,
@@ -163,6 +168,13 @@ pub fn update_profile(conn: &mut Connection, id: i64, u: &ProfileUpdate) -> rusq
         if let Some(v) = value {
             set_field(&tx, id, column, v)?;
         }
+    }
+    if let Some(on) = u.finish_feed {
+        tx.prepare_cached(
+            "INSERT INTO user_fields (user_id, finish_feed) VALUES (?1, ?2) \
+             ON CONFLICT (user_id) DO UPDATE SET finish_feed = excluded.finish_feed",
+        )?
+        .execute(params![id, on])?;
     }
     if let Some(h) = &u.password_hash {
         set_password(&tx, id, h, true)?;

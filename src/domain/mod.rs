@@ -5,17 +5,20 @@
 //! - [`EventType`], [`Edition`], [`KackyId`]: which event and which map; [`FAMILIES`] describes
 //!   each event family once (code, name, game, whether the records API serves it);
 //! - [`Difficulty`]: a player's own 0–6 rating of a map;
+//! - [`FinishKind`] and [`FinishItem`]: the finish feed's happenings;
 //! - [`GameLogin`]: a TMNF/TM2020 login in a profile;
 //! - [`UserName`] and [`NewPassword`]: the account rules, written once, with the name keys
 //!   ([`username_key`], [`lookalike_key`]).
 
 mod event;
 mod family;
+mod finish;
 mod login;
 mod user;
 
 pub use event::{Difficulty, Edition, EditionSel, EventType, KackyId};
 pub use family::{codes_listed, Family, Game, FAMILIES};
+pub use finish::{FinishItem, FinishKind};
 pub use login::{GameLogin, GAME_LOGIN_MAX};
 pub use user::{
     is_hidden_char, legacy_username_key, lookalike_key, lookalike_key_rule, username_key, username_key_rule,

@@ -139,6 +139,7 @@ pub(super) fn user_fields(tx: &Transaction, row: &Row, s: &mut Summary) -> RowRe
         discord: row.text_or("discord_handle", ""),
         tm20: row.text_or("tm20_login", ""),
         tmnf: row.text_or("tmnf_login", ""),
+        finish_feed: false,
     };
     work::upsert_user_fields(tx, id, &fields)?;
     let (ids, bad) = parse_alarms(&row.text_or("alarms", ""));

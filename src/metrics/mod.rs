@@ -45,7 +45,8 @@ pub mod names {
     /// Counter: alarm notification messages (one Discord message tells one or more players) by
     /// `outcome` (`sent`, `failed`).
     pub const NOTIFIER_DELIVERIES: &str = "kacky_notifier_deliveries_total";
-    /// Counter: finish-feed deliveries by `outcome` (`sent`, `failed`, …).
+    /// Counter: finish-feed messages (a message batches several happenings) by `outcome`
+    /// (`sent`, `failed`).
     pub const FINISH_FEED_DELIVERIES: &str = "kacky_finish_feed_deliveries_total";
     /// Counter: answer-cache lookups by `result` (`hit`, `miss`).
     pub const ANSWER_CACHE: &str = "kacky_answer_cache_requests_total";
@@ -100,8 +101,7 @@ pub fn notifier_delivery(outcome: &'static str) {
     counter!(names::NOTIFIER_DELIVERIES, "outcome" => outcome).increment(1);
 }
 
-/// One finish-feed message was delivered or given up; `outcome` is a fixed word (`sent`,
-/// `failed`, `dropped` …).
+/// One finish-feed message was delivered or given up; `outcome` is `sent` or `failed`.
 pub fn finish_feed_delivery(outcome: &'static str) {
     counter!(names::FINISH_FEED_DELIVERIES, "outcome" => outcome).increment(1);
 }

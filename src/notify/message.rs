@@ -1,6 +1,6 @@
 //! The Discord message of one play: the event, the map number and author, the server, the start
-//! as a Discord timestamp, a mention of each player whose profile holds a Discord user id, and
-//! the other players by name, unpinged. Mentions are allowed only for those ids
+//! as a Discord timestamp, a mention of each player who may be pinged (the id the mention rules
+//! chose, [`super::mentions`]), and the other players by name, unpinged. Mentions are allowed only for those ids
 //! (`allowed_mentions.parse` is empty), so `@everyone`/`@here` can never ring, whatever a name
 //! says. Each id is mentioned once even when several accounts give it (Discord refuses a
 //! message whose `allowed_mentions.users` repeats an id). Long lists are split into several
@@ -34,8 +34,9 @@ pub struct Recipient {
     /// The account (what the delivery is recorded for).
     pub user_id: i64,
     pub name: String,
-    /// The profile's `discord` field.
-    pub discord: String,
+    /// The Discord id to ping, as the mention rules decided ([`super::mentions`]); `None`:
+    /// listed by name.
+    pub mention: Option<String>,
 }
 
 /// The Discord user id in a profile's `discord` field: a snowflake of 17–20 digits, also
@@ -47,7 +48,7 @@ pub fn discord_id(field: &str) -> Option<&str> {
 }
 
 /// Text from players or admins, made inert: no markdown, no mention syntax, one line.
-fn inert(text: &str) -> String {
+pub fn inert(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -99,7 +100,7 @@ fn tokens(recipients: &[Recipient]) -> Vec<Token> {
     let mut mentions: Vec<Token> = Vec::new();
     let mut names = Vec::new();
     for r in recipients {
-        match discord_id(&r.discord) {
+        match r.mention.as_deref() {
             Some(id) => match mentions.iter_mut().find(|t| t.id.as_deref() == Some(id)) {
                 Some(t) => t.users.push(r.user_id),
                 None => {
@@ -167,9 +168,11 @@ mod tests {
         }
     }
 
+    /// A recipient whose typed `discord` field rings when it holds an id (the rules without
+    /// the account link).
     fn r(name: &str, discord: &str) -> Recipient {
         let user_id = name.bytes().map(i64::from).sum();
-        Recipient { user_id, name: name.into(), discord: discord.into() }
+        Recipient { user_id, name: name.into(), mention: discord_id(discord).map(str::to_owned) }
     }
 
     #[test]

@@ -24,6 +24,9 @@
 
 mod deliver;
 pub mod discord;
+pub mod finish_message;
+pub mod finishes;
+pub mod mentions;
 pub mod message;
 
 use std::collections::BTreeMap;
@@ -59,6 +62,8 @@ pub struct NotifyContext {
     pub edition: Edition,
     /// `alarm_lead_minutes`.
     pub lead: Duration,
+    /// Who the messages may ping.
+    pub mentions: mentions::MentionRules,
 }
 
 /// Handle on the notifier's shared state, kept in `AppState`.
@@ -203,6 +208,31 @@ type Claimed = std::collections::HashSet<(i64, i64, i64, i64)>;
 /// Claims remembered at most (then forgotten: the database still has them).
 const MAX_REMEMBERED: usize = 100_000;
 
+/// The players to tell, each with the id the mention rules let ring now (an id over its hourly
+/// cap is listed by name).
+async fn recipients<'a>(
+    state: &NotifyContext,
+    players: impl Iterator<Item = &'a db::alarms::Alarmed>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Recipient>, DbError> {
+    let rules = state.mentions;
+    let mut out: Vec<Recipient> = players
+        .map(|p| Recipient {
+            user_id: p.user_id,
+            name: p.username.clone(),
+            mention: rules.candidate(&p.discord, p.discord_id.as_deref()),
+        })
+        .collect();
+    let mut ids: Vec<String> = out.iter().filter_map(|r| r.mention.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let allowed = state.db.run(move |c| rules.allow(c, &ids, now.timestamp())).await?;
+    for r in &mut out {
+        r.mention = r.mention.take().filter(|id| allowed.contains(id));
+    }
+    Ok(out)
+}
+
 /// One look at the timetable: sends what is due, returns when to look again.
 async fn plan(state: &NotifyContext, now: DateTime<Utc>, claimed: &mut Claimed) -> Result<DateTime<Utc>, DbError> {
     let timetable = state.live.live.timetable(state.live.window, now);
@@ -259,11 +289,7 @@ async fn plan(state: &NotifyContext, now: DateTime<Utc>, claimed: &mut Claimed) 
         if told.is_empty() {
             continue;
         }
-        let recipients: Vec<Recipient> = players
-            .iter()
-            .filter(|p| told.contains(&p.user_id))
-            .map(|p| Recipient { user_id: p.user_id, name: p.username.clone(), discord: p.discord.clone() })
-            .collect();
+        let recipients = recipients(state, players.into_iter().filter(|p| told.contains(&p.user_id)), now).await?;
         let notice = Notice {
             event_label: format!("{t}{edition}"),
             kacky_id: play.kacky_id,

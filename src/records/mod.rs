@@ -129,7 +129,13 @@ impl RecordsClient {
             .proxy(None)
             .build()
             .into();
-        let fixtures = s.testing_mode.then_some(Fixtures { edition: s.edition.get(), ids: current_ids });
+        let fixtures = s.testing_mode.then(|| Fixtures {
+            edition: s.edition.get(),
+            ids: current_ids,
+            clock: crate::clock::Clock::system(),
+            boot: chrono::Utc::now(),
+            wrs: Default::default(),
+        });
         let cache = |ttl: Duration| {
             moka::sync::Cache::builder()
                 .max_capacity(CACHE_BYTES)
@@ -147,6 +153,22 @@ impl RecordsClient {
             last_good: cache(STALE_FOR),
             health: Mutex::new(RecordsHealth::default()),
         }
+    }
+
+    /// In testing mode: the fixtures' simulated event runs on `clock` from its current time on,
+    /// with the leaderboards starting at the stored world records `wrs` (kacky id → score,
+    /// holder). No effect otherwise.
+    pub fn simulating(
+        mut self,
+        clock: crate::clock::Clock,
+        wrs: std::collections::HashMap<i64, (i64, String)>,
+    ) -> Self {
+        if let Some(f) = &mut self.fixtures {
+            f.boot = clock.now();
+            f.clock = clock;
+            f.wrs = wrs;
+        }
+        self
     }
 
     /// The upstream URL of `segments` (each percent-encoded) and `query`.
@@ -170,7 +192,7 @@ impl RecordsClient {
         }
         let fetch = || {
             let result = match &self.fixtures {
-                Some(f) => Ok(f.answer(segments)),
+                Some(f) => Ok(f.answer(segments, query)),
                 None => self.fetch(&url),
             };
             self.note(&result);
@@ -184,6 +206,30 @@ impl RecordsClient {
         };
         let fetched = if self.reuse { self.cache.try_get_with(url.clone(), fetch) } else { fetch().map_err(Arc::new) };
         fetched.or_else(|e: Arc<NotCached>| e.0.clone())
+    }
+
+    /// GET like [`Self::get`], but always asking the upstream (the finish follower must see
+    /// every change, and it keeps its own budget); a successful answer refreshes the cache and
+    /// the last good answer for the pages. Blocking (network): call off the async runtime.
+    pub fn get_fresh(&self, segments: &[String], query: Option<&str>) -> Result<Upstream, RecordsError> {
+        let url = self.url(segments, query)?;
+        if let Some(empty) = not_served(segments) {
+            return Ok(Upstream::new(200, empty.to_string()));
+        }
+        let result = match &self.fixtures {
+            Some(f) => Ok(f.answer(segments, query)),
+            None => self.fetch(&url),
+        };
+        self.note(&result);
+        if let Ok(up) = &result {
+            if up.ok() {
+                self.last_good.insert(url.clone(), Upstream { stale_since: Some(Utc::now()), ..up.clone() });
+                if self.reuse {
+                    self.cache.insert(url, up.clone());
+                }
+            }
+        }
+        result
     }
 
     /// The last good answer of this URL (with `stale_since` set), if one is kept.

@@ -33,7 +33,10 @@ async fn register_login_and_token_payload() {
     let (s, body) = app.post_json("/login", json!({"user": "nobody", "pwd": "x"}), None).await;
     assert_eq!((s, body), (401, json!("Wrong username or password")));
     let (s, body) = app.get_auth("/usermgnt", &token).await;
-    assert_eq!((s, body), (200, json!({"discord": "", "tm20": "", "tmnf": ""})));
+    assert_eq!(
+        (s, body),
+        (200, json!({"discord": "", "discord_link": null, "finish_feed": false, "tm20": "", "tmnf": ""}))
+    );
 }
 
 fn tamper(token: &str) -> String {
@@ -108,7 +111,7 @@ async fn profile_update_is_all_or_nothing() {
     assert_eq!(s, 200);
     assert_eq!(
         app.get_auth("/usermgnt", &t).await.1,
-        json!({"discord": "dave#1", "tm20": "Dave20", "tmnf": "dave_tmnf"})
+        json!({"discord": "dave#1", "discord_link": null, "finish_feed": false, "tm20": "Dave20", "tmnf": "dave_tmnf"})
     );
     // A bad key after good ones changes nothing.
     let (s, b) = app.post_json("/usermgnt", json!({"tmnf": "changed", "tm20": 5}), Some(&t)).await;
@@ -454,5 +457,8 @@ async fn bad_input_is_4xx_json_and_changes_nothing() {
         )
         .unwrap();
     assert_eq!(counts, (1, 0, 0));
-    assert_eq!(app.get_auth("/usermgnt", &t).await.1, json!({"discord": "", "tm20": "", "tmnf": ""}));
+    assert_eq!(
+        app.get_auth("/usermgnt", &t).await.1,
+        json!({"discord": "", "discord_link": null, "finish_feed": false, "tm20": "", "tmnf": ""})
+    );
 }

@@ -162,6 +162,24 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// A request with a JSON body (PUT, DELETE …) and an optional token.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     pub async fn get_auth(&self, path: &str, token: &str) -> (u16, Value) {
         let r =
             self.client.get(self.url(path)).header("Authorization", format!("Bearer {token}")).send().await.unwrap();

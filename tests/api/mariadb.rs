@@ -257,7 +257,8 @@ fn check_accounts(db: &Connection) {
     assert_eq!(users[0], expect("1", "Admin", "admin", "hunter22pass", "admin@example.com", "1"));
     assert_eq!(users[1], expect("2", "o'neil", "o'neil", "correct horse battery", "oneil@example.com", "0"));
     assert_eq!(users[3], expect("4", "Zoë", "zoë", "zoes-password-1", "zoe@example.com", "0"));
-    let fields = rows_as_text(db, "SELECT * FROM user_fields ORDER BY user_id");
+    let fields =
+        rows_as_text(db, "SELECT user_id, discord_handle, tm20_login, tmnf_login FROM user_fields ORDER BY user_id");
     assert_eq!(fields[1], ["2", "oneil", "", "oneil_nf"]);
     assert_eq!(fields[2], ["3", "", "", ""]);
     let alarms = rows_as_text(

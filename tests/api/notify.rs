@@ -27,7 +27,7 @@ enum Reply {
 }
 
 #[derive(Clone, Default)]
-struct Discord {
+pub(crate) struct Discord {
     script: Arc<Mutex<VecDeque<Reply>>>,
     /// Bodies Discord accepted.
     delivered: Arc<Mutex<Vec<Value>>>,
@@ -38,7 +38,7 @@ impl Discord {
     fn then(&self, reply: Reply) {
         self.script.lock().unwrap().push_back(reply);
     }
-    fn delivered(&self) -> Vec<Value> {
+    pub(crate) fn delivered(&self) -> Vec<Value> {
         self.delivered.lock().unwrap().clone()
     }
     fn attempts(&self) -> usize {
@@ -67,7 +67,7 @@ async fn webhook(State(d): State<Discord>, Json(body): Json<Value>) -> Response 
     }
 }
 
-async fn fake_discord() -> (Fake, Discord) {
+pub(crate) async fn fake_discord() -> (Fake, Discord) {
     let d = Discord::default();
     let router = axum::Router::new().route("/api/webhooks/42/s3cr3t-token", post(webhook)).with_state(d.clone());
     (Fake::start(router).await, d)
@@ -81,13 +81,25 @@ pub(crate) async fn spawn_notifying(
     clock: &Clock,
     dir: Option<tempfile::TempDir>,
 ) -> TestApp {
+    spawn_notifying_with(game, discord, clock, dir, "", "").await
+}
+
+/// [`spawn_notifying`] with more config.yaml and secrets.yaml lines.
+pub(crate) async fn spawn_notifying_with(
+    game: &Fake,
+    discord: &Fake,
+    clock: &Clock,
+    dir: Option<tempfile::TempDir>,
+    extra_config: &str,
+    extra_secrets: &str,
+) -> TestApp {
     let config = format!(
         "eventtype: KK\nedition: 7\ncompstart: 2024-05-31T12:00:00Z\ncompend: 2024-06-03T12:00:00Z\nmap_change_s: 0\n\
-         gameserver_api_url: {}/api/\npoll_interval_s: 3600\nalarm_lead_minutes: 10\n",
+         gameserver_api_url: {}/api/\npoll_interval_s: 3600\nalarm_lead_minutes: 10\n{extra_config}",
         game.base
     );
     let secrets = format!(
-        "{SECRETS}discord_webhook_url: {}/api/webhooks/42/s3cr3t-token\nbot_api_token: bot-token-123\n",
+        "{SECRETS}discord_webhook_url: {}/api/webhooks/42/s3cr3t-token\nbot_api_token: bot-token-123\n{extra_secrets}",
         discord.base
     );
     let app =
@@ -112,7 +124,7 @@ pub(crate) async fn player(app: &TestApp, name: &str, discord: &str) -> String {
 }
 
 /// Waits up to `wait` for `n` delivered messages; then checks no more arrive for a moment.
-async fn expect_messages(d: &Discord, n: usize, wait: Duration) -> Vec<Value> {
+pub(crate) async fn expect_messages(d: &Discord, n: usize, wait: Duration) -> Vec<Value> {
     let deadline = Instant::now() + wait;
     while d.delivered().len() < n && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

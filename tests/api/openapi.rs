@@ -231,6 +231,18 @@ async fn the_document_is_openapi_3_1_with_security_and_the_answers() {
     assert!(stale["X-Records-Stale"].is_object() && stale["Age"].is_object(), "{stale}");
     let card = &doc["components"]["schemas"]["DashboardServer"]["properties"];
     assert_eq!(card["serverJoin"]["type"], "string");
+    assert_statuses(&doc, "/finishes", "get", &["200", "400"]);
+    assert_statuses(&doc, "/manage/followed", "put", &["200", "400", "401"]);
+    assert_statuses(&doc, "/manage/worldrecords/{type}/{kacky_id}", "put", &["200", "400", "401", "404", "409"]);
+    assert_eq!(
+        security("/manage/worldrecords/{type}/{kacky_id}", "put"),
+        serde_json::json!([{"writer": []}, {"login": []}]),
+        "the updater's token or an admin's login"
+    );
+    assert!(schemes["writer"]["description"].as_str().unwrap().contains("records_writer_token"));
+    assert_statuses(&doc, "/discord/callback", "get", &["200", "303", "400", "404", "502"]);
+    let linked = &doc["paths"]["/discord/callback"]["get"]["responses"]["200"]["content"];
+    assert!(linked["application/json"].is_object() && linked["text/html; charset=utf-8"].is_object());
 }
 
 /// A few answers of the running app checked against what the document says of them.
