@@ -128,7 +128,9 @@ fn verify(db: &Path, shared: &Shared) -> usize {
 fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     // No outside calls: the game-server poll goes to a closed local port.
-    let config = format!("{LIVE_KK7}port: 0\ngameserver_api_url: http://127.0.0.1:9/\n");
+    // One client registers for as long as it can: the per-address limit on registrations
+    // (`login_rate_per_min`) is raised out of its way.
+    let config = format!("{LIVE_KK7}port: 0\ngameserver_api_url: http://127.0.0.1:9/\nlogin_rate_per_min: 1000000\n");
     write(dir.path(), "config.yaml", &config);
     write(dir.path(), "secrets.yaml", SECRETS);
     let db = dir.path().join("kacky.db");
