@@ -10,17 +10,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use rand::RngExt;
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::input::{object, present, req_str};
+use super::input::{self, required, Body};
 use super::openapi::{HashBusy, Internal, JsonBody, OkAnswer};
 use super::response::ok;
-use super::{ApiError, ApiJson, AppState, ClientIp};
+use super::{ApiError, AppState, ClientIp};
 use crate::auth;
 use crate::db;
-use crate::domain::{username_key, NewPassword, PASSWORD_MAX, USERNAME_MAX};
+use crate::domain::{username_key, NewPassword, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
 use crate::outbound::Service;
 use crate::ratelimit::ClientKey;
 
@@ -44,6 +47,61 @@ struct MailLatency(AtomicU64);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(pwdreset)).layer(Extension(Arc::new(MailLatency(AtomicU64::new(300)))))
+}
+
+// The schemas' lengths below are literals (the annotations take no constants); they must
+// follow these.
+const _: () = assert!(USERNAME_MAX == 80 && PASSWORD_MIN == 8 && PASSWORD_MAX == 80);
+
+/// Either `user` and `mail` (step 1: request a token) or `token` and `pwd` (step 2: set a
+/// new password); with all four, step 2.
+#[derive(ToSchema)]
+#[serde(untagged)]
+enum ResetRequest {
+    Start(ResetStart),
+    Finish(ResetFinish),
+}
+
+/// The step is chosen by which keys are given (not `null`), then its form is read; keys of the
+/// other step are ignored, whatever their type.
+impl<'de> Deserialize<'de> for ResetRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let body = Map::<String, Value>::deserialize(d)?;
+        let given = |key: &str| body.get(key).is_some_and(|v| !v.is_null());
+        let (finish, start) = (given("token") && given("pwd"), given("user") && given("mail"));
+        let request = if finish {
+            input::read(body).map(Self::Finish)
+        } else if start {
+            input::read(body).map(Self::Start)
+        } else {
+            Err("expected either `user` and `mail` (request a token) or `token` and `pwd` (set a new password)".into())
+        };
+        request.map_err(de::Error::custom)
+    }
+}
+
+/// Step 1: mail a reset token.
+#[derive(Deserialize, ToSchema)]
+struct ResetStart {
+    #[serde(default, deserialize_with = "input::string")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 80, examples("sir_blud"))]
+    user: Option<String>,
+    /// The account's mail address
+    #[serde(default, deserialize_with = "input::string")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 80, examples("blud@example.com"))]
+    mail: Option<String>,
+}
+
+/// Step 2: set a new password with the mailed token.
+#[derive(Deserialize, ToSchema)]
+struct ResetFinish {
+    /// The mailed token (any case)
+    #[serde(default, deserialize_with = "input::string")]
+    #[schema(value_type = String, required = true, min_length = 6, max_length = 6, examples("a1b2c3"))]
+    token: Option<String>,
+    #[serde(default, deserialize_with = "input::string")]
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 80)]
+    pwd: Option<String>,
 }
 
 fn new_token() -> String {
@@ -72,7 +130,7 @@ fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
         exists, answering the same either way. Step 2, `token` and `pwd`: sets the new password and ends every \
         earlier login token. Requests are limited to `login_rate_per_min` (10) a minute per client address (and, \
         for step 1, per user name); wrong tokens in step 2 to 15 a minute from all addresses together.",
-    request_body = shapes::ResetRequest,
+    request_body = ResetRequest,
     responses(
         JsonBody,
         Internal,
@@ -90,17 +148,11 @@ async fn pwdreset(
     State(state): State<AppState>,
     Extension(latency): Extension<Arc<MailLatency>>,
     ClientIp(ip): ClientIp,
-    ApiJson(body): ApiJson<Value>,
+    Body(request): Body<ResetRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let m = object(body)?;
-    if present(&m, "token") && present(&m, "pwd") {
-        finish(&state, ip, &m).await
-    } else if present(&m, "user") && present(&m, "mail") {
-        start(&state, &latency, ip, &m).await
-    } else {
-        Err(ApiError::bad_request(
-            "expected either `user` and `mail` (request a token) or `token` and `pwd` (set a new password)",
-        ))
+    match request {
+        ResetRequest::Finish(form) => finish(&state, ip, form).await,
+        ResetRequest::Start(form) => start(&state, &latency, ip, form).await,
     }
 }
 
@@ -111,10 +163,10 @@ async fn start(
     state: &AppState,
     latency: &MailLatency,
     ip: std::net::IpAddr,
-    m: &Map<String, Value>,
+    form: ResetStart,
 ) -> Result<Json<Value>, ApiError> {
-    let user = req_str(m, "user", 1, USERNAME_MAX)?;
-    let mail = req_str(m, "mail", 1, 80)?;
+    let user = required(form.user, "user", 1, USERNAME_MAX)?;
+    let mail = required(form.mail, "mail", 1, 80)?;
     limit(state, &[format!("reset-ip:{}", ClientKey::from(ip)), format!("reset-user:{}", username_key(&user))])?;
     let started = Instant::now();
     let (name, mail_hash) = (user.clone(), auth::sha256_hex(&mail));
@@ -148,9 +200,9 @@ async fn start(
 /// Besides the per-address limit, wrong tokens from all addresses together get
 /// [`WRONG_TOKENS_PER_MIN`] a minute: guessing a live token online stays hopeless however many
 /// addresses try (see the constant). A right token gives its attempt back.
-async fn finish(state: &AppState, ip: std::net::IpAddr, m: &Map<String, Value>) -> Result<Json<Value>, ApiError> {
-    let token = req_str(m, "token", 6, 6)?;
-    let pwd = NewPassword::parse(&req_str(m, "pwd", 1, PASSWORD_MAX)?, "pwd")?;
+async fn finish(state: &AppState, ip: std::net::IpAddr, form: ResetFinish) -> Result<Json<Value>, ApiError> {
+    let token = required(form.token, "token", 6, 6)?;
+    let pwd = NewPassword::parse(&required(form.pwd, "pwd", 1, PASSWORD_MAX)?, "pwd")?;
     let keys = [
         (format!("reset-ip:{}", ClientKey::from(ip)), state.settings.login_rate_per_min),
         (WRONG_TOKENS_KEY.to_owned(), WRONG_TOKENS_PER_MIN),
@@ -169,44 +221,4 @@ async fn finish(state: &AppState, ip: std::net::IpAddr, m: &Map<String, Value>) 
     state.db.run(move |c| db::users::set_password(c, user_id, &new_hash, true)).await?;
     state.sessions.forget(user_id).await;
     Ok(ok())
-}
-
-/// The body of `POST /pwdreset`, for the OpenAPI document only.
-#[allow(dead_code)]
-mod shapes {
-    use utoipa::ToSchema;
-
-    use crate::domain::{PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
-
-    // The lengths below are literals (the annotations take no constants); they must follow these.
-    const _: () = assert!(USERNAME_MAX == 80 && PASSWORD_MIN == 8 && PASSWORD_MAX == 80);
-
-    /// Either `user` and `mail` (step 1: request a token) or `token` and `pwd` (step 2: set a
-    /// new password); with all four, step 2.
-    #[derive(ToSchema)]
-    #[serde(untagged)]
-    pub enum ResetRequest {
-        Start(ResetStart),
-        Finish(ResetFinish),
-    }
-
-    /// Step 1: mail a reset token.
-    #[derive(ToSchema)]
-    pub struct ResetStart {
-        #[schema(min_length = 1, max_length = 80, examples("sir_blud"))]
-        pub user: String,
-        /// The account's mail address
-        #[schema(min_length = 1, max_length = 80, examples("blud@example.com"))]
-        pub mail: String,
-    }
-
-    /// Step 2: set a new password with the mailed token.
-    #[derive(ToSchema)]
-    pub struct ResetFinish {
-        /// The mailed token (any case)
-        #[schema(min_length = 6, max_length = 6, examples("a1b2c3"))]
-        pub token: String,
-        #[schema(min_length = 8, max_length = 80)]
-        pub pwd: String,
-    }
 }
