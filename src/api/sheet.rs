@@ -7,19 +7,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use serde::Serialize;
+use serde::de::{self, Deserializer, IgnoredAny};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{OptionalUser, User};
-use super::input::{edition_sel, event_type, flag, kacky_id_path, kind, object, opt_str, present};
+use super::input::{self, at_most, edition_sel, event_type, flag, kacky_id_path, kind, Body};
 use super::openapi::{CachedHistory, CachedHistoryPerCaller, Error, Internal, JsonBody, Login, OkAnswer};
 use super::response::{ok, per_caller, SheetRow, HISTORY};
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db;
-use crate::db::sheet::{SheetChange, SheetOutcome};
+use crate::db::sheet::SheetOutcome;
 use crate::domain::{Difficulty, EventType, KackyId};
 use crate::tmtext;
 
@@ -158,18 +160,74 @@ async fn wrleaderboard(
     Ok(body.respond(&headers, HISTORY))
 }
 
+/// One map's personal columns; absent or `null` values stay as they are (other keys, like the
+/// `token` the frontend sends, are ignored).
+#[derive(Deserialize, ToSchema)]
+struct SheetChange {
+    #[serde(default, deserialize_with = "map_id")]
+    #[schema(schema_with = map_id_schema, required = true)]
+    mapid: Option<KackyId>,
+    /// Personal difficulty 0 (unrated) to 6
+    #[serde(default, deserialize_with = "whole_difficulty")]
+    #[schema(nullable, minimum = 0, maximum = 6)]
+    diff: Option<i64>,
+    /// A clip link or note
+    #[serde(default, deserialize_with = "input::string")]
+    #[schema(nullable, max_length = 150)]
+    clip: Option<String>,
+    /// Any non-null value (`true` and `false` too) toggles the Discord alarm
+    #[schema(value_type = Value, required = false, examples(true))]
+    alarm: Option<IgnoredAny>,
+}
+
 /// `mapid` as the frontend sends it: the kacky id without version, as a string (numbers are
 /// accepted too).
-fn map_id(m: &serde_json::Map<String, Value>) -> Result<KackyId, ApiError> {
-    match m.get("mapid") {
-        Some(Value::String(s)) => {
-            KackyId::parse(s).ok_or_else(|| ApiError::bad_request(format!("`mapid` must be a kacky id, got \"{s}\"")))
+fn map_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<KackyId>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => {
+            KackyId::parse(&s).map(Some).ok_or_else(|| de::Error::custom(format!("must be a kacky id, got \"{s}\"")))
         }
-        Some(Value::Number(n)) => {
-            n.as_i64().map(KackyId).ok_or_else(|| ApiError::bad_request("`mapid` must be a whole number"))
+        Value::Number(n) => {
+            n.as_i64().map(|n| Some(KackyId(n))).ok_or_else(|| de::Error::custom("must be a whole number"))
         }
-        Some(v) => Err(ApiError::bad_request(format!("`mapid` must be a kacky id string, got {}", kind(v)))),
-        None => Err(ApiError::bad_request("`mapid` is missing")),
+        v => Err(de::Error::custom(format!("must be a kacky id string, got {}", kind(&v)))),
+    }
+}
+
+/// The schema of `mapid`.
+fn map_id_schema() -> Schema {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9]{1,6}$")))
+        .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(999_999)))
+        .description(Some("The kacky id (without version), as a string or a number"))
+        .examples(["75"])
+        .into()
+}
+
+/// `diff`: a whole number (checked by [`Difficulty`]).
+fn whole_difficulty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Number(n) if n.as_i64().is_some() => Ok(n.as_i64()),
+        v => Err(de::Error::custom(format!("must be a whole number from 0 to {}, got {v}", Difficulty::MAX))),
+    }
+}
+
+/// A sheet change, checked: the map and what to store.
+struct MapChange {
+    kacky_id: KackyId,
+    change: db::sheet::SheetChange,
+}
+
+impl TryFrom<SheetChange> for MapChange {
+    type Error = ApiError;
+    fn try_from(body: SheetChange) -> Result<Self, ApiError> {
+        let kacky_id = body.mapid.ok_or_else(|| ApiError::bad_request("`mapid` is missing"))?;
+        let diff = body.diff.map(Difficulty::new).transpose()?;
+        let clip = at_most(body.clip, "clip", 150)?;
+        // Any non-null value toggles, `false` included (see `update_sheet`).
+        let alarm = body.alarm.map(|_| None);
+        Ok(Self { kacky_id, change: db::sheet::SheetChange { diff, clip, alarm } })
     }
 }
 
@@ -183,7 +241,7 @@ fn map_id(m: &serde_json::Map<String, Value>) -> Result<KackyId, ApiError> {
     description = "All given values are checked first and stored in one transaction; absent or `null` ones stay. \
         Alarms can only be set on maps of the current event.",
     params(("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kk")),
-    request_body = shapes::SheetChange,
+    request_body = SheetChange,
     responses(
         JsonBody,
         Login,
@@ -198,20 +256,11 @@ async fn update_sheet(
     State(state): State<AppState>,
     User(user): User,
     ApiPath(event): ApiPath<String>,
-    ApiJson(body): ApiJson<Value>,
+    Body(body): Body<SheetChange>,
 ) -> Result<Json<Value>, ApiError> {
     let t = event_type(&event)?;
-    let m = object(body)?;
-    let kacky_id = map_id(&m)?;
-    let diff = match m.get("diff") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if n.as_i64().is_some() => Some(Difficulty::new(n.as_i64().unwrap_or(-1))?),
-        Some(v) => return Err(ApiError::bad_request(format!("`diff` must be a whole number from 0 to 6, got {v}"))),
-    };
-    let clip = opt_str(&m, "clip", 150)?;
-    // Any non-null value toggles, `false` included (see above).
-    let alarm = present(&m, "alarm").then_some(None);
-    apply(&state, user.id, t, kacky_id, SheetChange { diff, clip, alarm }).await?;
+    let MapChange { kacky_id, change } = body.try_into()?;
+    apply(&state, user.id, t, kacky_id, change).await?;
     Ok(ok())
 }
 
@@ -221,7 +270,7 @@ async fn apply(
     user: i64,
     t: EventType,
     kacky_id: KackyId,
-    change: SheetChange,
+    change: db::sheet::SheetChange,
 ) -> Result<(), ApiError> {
     let alarm_changed = change.alarm.is_some();
     let current = (state.settings.eventtype, state.settings.edition);
@@ -245,7 +294,8 @@ async fn apply(
 async fn set_alarm(state: &AppState, user: i64, event: &str, kacky_id: &str, on: bool) -> Result<StatusCode, ApiError> {
     let t = event_type(event)?;
     let id = kacky_id_path(kacky_id)?;
-    apply(state, user, t, id, SheetChange { alarm: Some(Some(on)), ..SheetChange::default() }).await?;
+    let change = db::sheet::SheetChange { alarm: Some(Some(on)), ..Default::default() };
+    apply(state, user, t, id, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -297,44 +347,4 @@ async fn alarm_off(
     ApiPath((event, kacky_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     set_alarm(&state, user.id, &event, &kacky_id, false).await
-}
-
-/// The body of `POST /spreadsheet/<t>`, for the OpenAPI document only.
-#[allow(dead_code)]
-mod shapes {
-    use utoipa::ToSchema;
-
-    /// One map's personal columns; absent or `null` values stay as they are (other keys, like the
-    /// `token` the frontend sends, are ignored).
-    #[derive(ToSchema)]
-    pub struct SheetChange {
-        #[schema(inline)]
-        pub mapid: MapId,
-        /// Personal difficulty 0 (unrated) to 6
-        #[schema(nullable, minimum = 0, maximum = 6)]
-        pub diff: Option<i64>,
-        /// A clip link or note
-        #[schema(nullable, max_length = 150)]
-        pub clip: Option<String>,
-        /// Any non-null value (`true` and `false` too) toggles the Discord alarm
-        #[schema(value_type = Value, required = false, examples(true))]
-        pub alarm: (),
-    }
-
-    /// The kacky id (without version), as a string or a number.
-    pub struct MapId;
-
-    impl utoipa::PartialSchema for MapId {
-        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-            use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-            OneOfBuilder::new()
-                .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9]{1,6}$")))
-                .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(999_999)))
-                .description(Some("The kacky id (without version), as a string or a number"))
-                .examples(["75"])
-                .into()
-        }
-    }
-
-    impl ToSchema for MapId {}
 }
