@@ -2,19 +2,23 @@
 //! request): creating events, visibility, map CSV upload, WR reset. (The admins' full event
 //! list is `POST /events`, in `public`, next to the public list.)
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::de::Deserializer;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Admin;
-use super::input::{event_type, kind, object, opt_str, present};
-use super::openapi::{constant, AdminOnly, Error, Internal, JsonBody, OkAnswer};
+use super::input::{self, at_most, event_type, kind, Body};
+use super::openapi::{AdminOnly, Error, Internal, JsonBody, OkAnswer};
 use super::response::ok;
-use super::{ApiError, ApiJson, ApiMultipart, ApiPath, AppState};
-use crate::db::admin::{NewEvent, Upload};
+use super::{ApiError, ApiMultipart, ApiPath, AppState};
+use crate::db::admin::Upload;
 use crate::db::{self, DbError};
 use crate::domain::{Edition, EventType, KackyId};
 use crate::mapcsv;
@@ -23,19 +27,74 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(manage_events)).routes(routes!(manage_maps)).routes(routes!(reset_wr))
 }
 
-/// An integer, or a string holding one (the admin form sends strings).
-fn int_field(m: &serde_json::Map<String, Value>, key: &str) -> Result<i64, ApiError> {
-    match m.get(key) {
-        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
-        Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().unwrap_or_default()),
-        Some(v) => Err(ApiError::bad_request(format!("`{key}` must be a whole number, got {}", kind(v)))),
-        None => Err(ApiError::bad_request(format!("`{key}` is missing"))),
+/// `POST /manage/events`: `create`, `visible`, both or neither.
+#[derive(Deserialize, ToSchema)]
+struct ManageEvents {
+    #[serde(default, deserialize_with = "create_object")]
+    #[schema(nullable)]
+    create: Option<NewEvent>,
+    #[serde(default, deserialize_with = "visible_object")]
+    #[schema(nullable)]
+    visible: Option<Visibility>,
+}
+
+fn create_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NewEvent>, D::Error> {
+    input::nested(d, "must be an object")
+}
+
+fn visible_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Visibility>, D::Error> {
+    input::nested(d, "must be an object with `id` and `value`")
+}
+
+/// A new event.
+#[derive(Deserialize, ToSchema)]
+struct NewEvent {
+    #[serde(default, deserialize_with = "input::string")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 80, examples("Kackiest Kacky 9"))]
+    name: Option<String>,
+    /// An event type code (`KK`, `KR` or `KX`), any case
+    #[serde(rename = "type", default, deserialize_with = "input::any_string")]
+    #[schema(value_type = String, required = true, examples("KK"))]
+    event_type: Option<String>,
+    /// Not negative; a number or a string holding one
+    #[serde(default, deserialize_with = "input::whole_number")]
+    #[schema(value_type = Value, required = true, examples(9))]
+    edition: Option<i64>,
+    /// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM`
+    #[serde(rename = "startDate", default, deserialize_with = "input::string")]
+    #[schema(value_type = String, required = true, examples("2025-08-15"))]
+    start_date: Option<String>,
+    #[serde(rename = "endDate", default, deserialize_with = "input::string")]
+    #[schema(value_type = String, required = true, examples("2025-08-31"))]
+    end_date: Option<String>,
+    /// A number or a string holding one
+    #[serde(rename = "minID", default, deserialize_with = "input::whole_number")]
+    #[schema(value_type = Value, required = true, examples(1))]
+    min_id: Option<i64>,
+    #[serde(rename = "maxID", default, deserialize_with = "input::whole_number")]
+    #[schema(value_type = Value, required = true, examples(75))]
+    max_id: Option<i64>,
+}
+
+impl TryFrom<NewEvent> for db::admin::NewEvent {
+    type Error = ApiError;
+    fn try_from(e: NewEvent) -> Result<Self, ApiError> {
+        let missing = |key: &str| ApiError::bad_request(format!("`{key}` is missing"));
+        let name = at_most(e.name, "name", 80)?.filter(|n| !n.trim().is_empty()).ok_or_else(|| missing("name"))?;
+        let t = e.event_type.as_deref().and_then(EventType::parse);
+        let t = t.ok_or_else(|| ApiError::bad_request(format!("`type` must be {}", crate::domain::codes_listed())))?;
+        let edition = e.edition.ok_or_else(|| missing("edition"))?;
+        let edition = Edition::new(edition).ok_or_else(|| ApiError::bad_request("`edition` must not be negative"))?;
+        let (start, end) = (date(e.start_date, "startDate")?, date(e.end_date, "endDate")?);
+        let min_id = KackyId(e.min_id.ok_or_else(|| missing("minID"))?);
+        let max_id = KackyId(e.max_id.ok_or_else(|| missing("maxID"))?);
+        Ok(Self { name, t, edition, start, end, min_id, max_id })
     }
 }
 
 /// `YYYY-MM-DD` or a datetime-local `YYYY-MM-DDTHH:MM` → the date part.
-fn date_field(m: &serde_json::Map<String, Value>, key: &str) -> Result<String, ApiError> {
-    let raw = opt_str(m, key, 19)?.ok_or_else(|| ApiError::bad_request(format!("`{key}` is missing")))?;
+fn date(raw: Option<String>, key: &str) -> Result<String, ApiError> {
+    let raw = at_most(raw, key, 19)?.ok_or_else(|| ApiError::bad_request(format!("`{key}` is missing")))?;
     let date = raw.get(..10).unwrap_or("");
     let valid = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok()
         && (raw.len() == 10 || crate::clock::parse_config_datetime(&raw).is_some());
@@ -45,40 +104,69 @@ fn date_field(m: &serde_json::Map<String, Value>, key: &str) -> Result<String, A
     Ok(date.to_owned())
 }
 
-fn new_event(v: &Value) -> Result<NewEvent, ApiError> {
-    let m = v.as_object().ok_or_else(|| ApiError::bad_request("`create` must be an object"))?;
-    let name = opt_str(m, "name", 80)?
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("`name` is missing"))?;
-    let t = m.get("type").and_then(Value::as_str).and_then(EventType::parse);
-    let t = t.ok_or_else(|| ApiError::bad_request(format!("`type` must be {}", crate::domain::codes_listed())))?;
-    let edition = Edition::new(int_field(m, "edition")?)
-        .ok_or_else(|| ApiError::bad_request("`edition` must not be negative"))?;
-    let (start, end) = (date_field(m, "startDate")?, date_field(m, "endDate")?);
-    let (min_id, max_id) = (KackyId(int_field(m, "minID")?), KackyId(int_field(m, "maxID")?));
-    Ok(NewEvent { name, t, edition, start, end, min_id, max_id })
+/// Sets or toggles an event's visibility.
+#[derive(Deserialize, ToSchema)]
+struct Visibility {
+    /// The event id; a number or a string holding one
+    #[serde(default, deserialize_with = "input::whole_number")]
+    #[schema(value_type = Value, required = true, examples(12))]
+    id: Option<i64>,
+    /// `true`/`false` (also as strings, or 1/0) set it; `"on"`, `""` (what the frontends send) or `"toggle"` toggle it
+    #[serde(default)]
+    #[schema(value_type = Value, required = true, examples("on"))]
+    value: Switch,
 }
 
 /// `visible.value`: a boolean (or "true"/"false"/1/0) sets it; the frontends' constant
 /// toggles it, so the admin page's switch works: they send the switch input's `value`, which
-/// is `"on"` with older Chakra UI builds and `""` with current ones, whatever the state.
-fn visibility(v: &Value) -> Result<(i64, Option<bool>), ApiError> {
-    let m = v.as_object().ok_or_else(|| ApiError::bad_request("`visible` must be an object with `id` and `value`"))?;
-    let id = int_field(m, "id")?;
-    let value = match m.get("value") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) if s == "on" || s == "toggle" || s.is_empty() => None,
-        Some(Value::String(s)) if s == "true" || s == "1" => Some(true),
-        Some(Value::String(s)) if s == "false" || s == "0" || s == "off" => Some(false),
-        Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n == 0 || n == 1) => Some(n.as_i64() == Some(1)),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "`visible.value` must be true, false or \"on\", got {}",
-                other.map_or("nothing", kind)
-            )))
-        }
-    };
-    Ok((id, value))
+/// is `"on"` with older Chakra UI builds and `""` with current ones, whatever the state. A
+/// value of another kind is kept to be refused with the old message, which names
+/// `visible.value`.
+enum Switch {
+    Set(bool),
+    Toggle,
+    /// What was sent instead ("nothing" when the key is absent).
+    Wrong(&'static str),
+}
+
+impl Default for Switch {
+    fn default() -> Self {
+        Self::Wrong("nothing")
+    }
+}
+
+impl<'de> Deserialize<'de> for Switch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Bool(b) => Self::Set(b),
+            Value::String(s) if s == "on" || s == "toggle" || s.is_empty() => Self::Toggle,
+            Value::String(s) if s == "true" || s == "1" => Self::Set(true),
+            Value::String(s) if s == "false" || s == "0" || s == "off" => Self::Set(false),
+            Value::Number(n) if n.as_i64().is_some_and(|n| n == 0 || n == 1) => Self::Set(n.as_i64() == Some(1)),
+            other => Self::Wrong(kind(&other)),
+        })
+    }
+}
+
+/// A visibility change, checked: the event id and the new state (`None`: toggle).
+struct VisibilityChange {
+    id: i64,
+    value: Option<bool>,
+}
+
+impl TryFrom<Visibility> for VisibilityChange {
+    type Error = ApiError;
+    fn try_from(v: Visibility) -> Result<Self, ApiError> {
+        let id = v.id.ok_or_else(|| ApiError::bad_request("`id` is missing"))?;
+        let value = match v.value {
+            Switch::Set(on) => Some(on),
+            Switch::Toggle => None,
+            Switch::Wrong(sent) => {
+                return Err(ApiError::bad_request(format!("`visible.value` must be true, false or \"on\", got {sent}")))
+            }
+        };
+        Ok(Self { id, value })
+    }
 }
 
 /// Creates an event and/or sets an event's visibility
@@ -86,7 +174,7 @@ fn visibility(v: &Value) -> Result<(i64, Option<bool>), ApiError> {
     description = "`create` makes a new (hidden) event, type upper-cased; `visible` sets an event's visibility \
         (booleans, `\"true\"`/`\"false\"`, 1/0) or toggles it (`\"on\"` or `\"\"`, what the admin pages send). Both may be \
         given; neither is fine too.",
-    request_body = shapes::ManageEvents,
+    request_body = ManageEvents,
     responses(
         JsonBody,
         AdminOnly,
@@ -101,17 +189,16 @@ fn visibility(v: &Value) -> Result<(i64, Option<bool>), ApiError> {
 async fn manage_events(
     State(state): State<AppState>,
     _admin: Admin,
-    ApiJson(body): ApiJson<Value>,
+    Body(body): Body<ManageEvents>,
 ) -> Result<Json<Value>, ApiError> {
-    let m = object(body)?;
-    let create = present(&m, "create").then(|| new_event(&m["create"])).transpose()?;
-    let visible = present(&m, "visible").then(|| visibility(&m["visible"])).transpose()?;
+    let create = body.create.map(db::admin::NewEvent::try_from).transpose()?;
+    let visible = body.visible.map(VisibilityChange::try_from).transpose()?;
     if let Some(event) = create {
         let created = state.db.run(move |c| Ok::<_, DbError>(db::admin::create_event(c, &event))).await?;
         created?;
         state.cache.invalidate();
     }
-    if let Some((id, value)) = visible {
+    if let Some(VisibilityChange { id, value }) = visible {
         let found = state.db.run(move |c| db::admin::set_visible(c, id, value)).await?;
         state.cache.invalidate();
         if !found {
@@ -121,17 +208,36 @@ async fn manage_events(
     Ok(ok())
 }
 
+/// `POST /manage/maps`.
+// Read by hand from the multipart form (`manage_maps`).
+#[derive(ToSchema)]
+struct MapUpload {
+    /// The CSV file
+    #[schema(value_type = String, content_media_type = "text/csv")]
+    file: Bytes,
+    /// `1` updates rows that match existing maps (a field or a file part)
+    #[schema(nullable = false, examples("1"))]
+    overwrite: Option<String>,
+}
+
+// The answer `"Updated maps."` (a doc comment would show in the document).
+#[derive(Serialize, ToSchema)]
+enum UpdatedMaps {
+    #[serde(rename = "Updated maps.")]
+    UpdatedMaps,
+}
+
 /// Multipart `file` (CSV) and optional `overwrite` (a file part or field containing `1`).
 #[utoipa::path(post, path = "/manage/maps", tag = "admin", security(("login" = [])),
     summary = "Uploads maps (CSV) into existing events",
     description = "The CSV's columns: `kacky_id`, `author`, `event` (e.g. `KK9`; create the event first), \
         `prefix`, optionally `at` (author time, ms), `difficulty` (0–100), `tmx_id`, `tm_uid`. The whole file is \
         stored in one transaction or not at all.",
-    request_body(content = shapes::MapUpload, content_type = "multipart/form-data"),
+    request_body(content = MapUpload, content_type = "multipart/form-data"),
     responses(
         AdminOnly,
         Internal,
-        (status = 200, description = "Stored", body = inline(shapes::UpdatedMaps), example = "Updated maps."),
+        (status = 200, description = "Stored", body = inline(UpdatedMaps), example = "Updated maps."),
         (status = 400, description = "Not a multipart body, no `file` part, or an empty file name (\"Missing file\")",
             body = Error),
         (status = 409, description = "Rows match existing maps and `overwrite` is not 1", body = Error),
@@ -142,8 +248,8 @@ async fn manage_maps(
     State(state): State<AppState>,
     _admin: Admin,
     ApiMultipart(mut form): ApiMultipart,
-) -> Result<Json<Value>, ApiError> {
-    let (mut file, mut overwrite) = (None, false);
+) -> Result<Json<UpdatedMaps>, ApiError> {
+    let (mut file, mut overwrite) = (None, None);
     while let Some(field) = form.next_field().await? {
         match field.name() {
             Some("file") => {
@@ -152,17 +258,19 @@ async fn manage_maps(
                 }
                 file = Some(field.bytes().await?);
             }
-            Some("overwrite") => overwrite = field.bytes().await?.trim_ascii() == b"1",
+            Some("overwrite") => overwrite = Some(String::from_utf8_lossy(&field.bytes().await?).into_owned()),
             _ => {}
         }
     }
     let file = file.ok_or_else(|| ApiError::bad_request("the multipart field `file` (the CSV) is missing"))?;
-    let rows = mapcsv::parse(&file).map_err(|e| ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
+    let upload = MapUpload { file, overwrite };
+    let rows = mapcsv::parse(&upload.file).map_err(|e| ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
+    let overwrite = upload.overwrite.as_deref().map(str::trim_ascii) == Some("1");
     let now = state.clock.now().format("%Y-%m-%d %H:%M:%S").to_string();
     let outcome = state.db.run(move |c| db::admin::upload_maps(c, &rows, overwrite, &now)).await?;
     state.cache.invalidate();
     match outcome {
-        Upload::Done { .. } => Ok(Json(json!("Updated maps."))),
+        Upload::Done { .. } => Ok(Json(UpdatedMaps::UpdatedMaps)),
         Upload::UnknownEvent(e) => {
             Err(ApiError::body(StatusCode::UNPROCESSABLE_ENTITY, format!("Unknown event {e}: create it first")))
         }
@@ -173,6 +281,14 @@ async fn manage_maps(
     }
 }
 
+/// `POST /mapinfo/<t>/<id>`: the `reset` key, with any value (`""` included), resets.
+#[derive(Deserialize, ToSchema)]
+struct ResetWr {
+    #[serde(default, deserialize_with = "input::given")]
+    #[schema(value_type = Value, required = false, examples(""))]
+    reset: bool,
+}
+
 /// `{"reset": …}` (any value, `""` included) resets the map's world record.
 #[utoipa::path(post, path = "/mapinfo/{event}/{kacky_id}", tag = "admin", security(("login" = [])),
     summary = "Resets a map's world record",
@@ -180,7 +296,7 @@ async fn manage_maps(
         ("event" = String, Path, description = "An event type (`kk`, `kr` or `kx`), any case", pattern = "^[kK][kKrRxX]$", example = "kk"),
         ("kacky_id" = String, Path, description = "The map's kacky id", pattern = "^[0-9]{1,6}$", example = "75"),
     ),
-    request_body = shapes::ResetWr,
+    request_body = ResetWr,
     responses(
         JsonBody,
         AdminOnly,
@@ -194,13 +310,12 @@ async fn reset_wr(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath((event, kacky_id)): ApiPath<(String, String)>,
-    ApiJson(body): ApiJson<Value>,
+    Body(body): Body<ResetWr>,
 ) -> Result<Json<Value>, ApiError> {
     let t = event_type(&event)?;
     let id =
         KackyId::parse(&kacky_id).ok_or_else(|| ApiError::bad_request(format!("`{kacky_id}` is not a kacky id")))?;
-    let m = object(body)?;
-    if m.contains_key("reset") {
+    if body.reset {
         let n = state.db.run(move |c| db::admin::reset_wr(c, t, id)).await?;
         state.cache.invalidate();
         if n == 0 {
@@ -208,82 +323,4 @@ async fn reset_wr(
         }
     }
     Ok(ok())
-}
-
-/// Body and answer shapes read from loose JSON or multipart, for the OpenAPI document only.
-#[allow(dead_code)]
-mod shapes {
-    use utoipa::ToSchema;
-
-    /// `POST /manage/events`: `create`, `visible`, both or neither.
-    #[derive(ToSchema)]
-    pub struct ManageEvents {
-        #[schema(nullable)]
-        pub create: Option<NewEvent>,
-        #[schema(nullable)]
-        pub visible: Option<Visibility>,
-    }
-
-    /// A new event.
-    #[derive(ToSchema)]
-    pub struct NewEvent {
-        #[schema(min_length = 1, max_length = 80, examples("Kackiest Kacky 9"))]
-        pub name: String,
-        /// An event type code (`KK`, `KR` or `KX`), any case
-        #[schema(rename = "type", examples("KK"))]
-        pub event_type: String,
-        /// Not negative; a number or a string holding one
-        #[schema(value_type = Value, examples(9))]
-        pub edition: (),
-        /// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM`
-        #[schema(rename = "startDate", examples("2025-08-15"))]
-        pub start_date: String,
-        #[schema(rename = "endDate", examples("2025-08-31"))]
-        pub end_date: String,
-        /// A number or a string holding one
-        #[schema(rename = "minID", value_type = Value, examples(1))]
-        pub min_id: (),
-        #[schema(rename = "maxID", value_type = Value, examples(75))]
-        pub max_id: (),
-    }
-
-    /// Sets or toggles an event's visibility.
-    #[derive(ToSchema)]
-    pub struct Visibility {
-        /// The event id; a number or a string holding one
-        #[schema(value_type = Value, examples(12))]
-        pub id: (),
-        /// `true`/`false` (also as strings, or 1/0) set it; `"on"`, `""` (what the frontends send) or `"toggle"` toggle it
-        #[schema(value_type = Value, examples("on"))]
-        pub value: (),
-    }
-
-    /// `POST /manage/maps`.
-    #[derive(ToSchema)]
-    pub struct MapUpload {
-        /// The CSV file
-        #[schema(value_type = String, content_media_type = "text/csv")]
-        pub file: (),
-        /// `1` updates rows that match existing maps (a field or a file part)
-        #[schema(nullable = false, examples("1"))]
-        pub overwrite: Option<String>,
-    }
-
-    /// `"Updated maps."`.
-    pub struct UpdatedMaps;
-
-    impl utoipa::PartialSchema for UpdatedMaps {
-        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-            super::constant("Updated maps.").into()
-        }
-    }
-
-    impl ToSchema for UpdatedMaps {}
-
-    /// `POST /mapinfo/<t>/<id>`: the `reset` key, with any value (`""` included), resets.
-    #[derive(ToSchema)]
-    pub struct ResetWr {
-        #[schema(value_type = Value, required = false, examples(""))]
-        pub reset: (),
-    }
 }

@@ -5,16 +5,17 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::Json;
-use serde::Serialize;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Admin;
-use super::input::kind;
+use super::input::{kind, Body};
 use super::openapi::{AdminOnly, Error, Internal, JsonBody};
-use super::{ApiError, ApiJson, ApiQuery, AppState};
+use super::{ApiError, ApiQuery, AppState};
 use crate::db;
 use crate::db::finishes::Query;
 use crate::domain::{FinishItem, FinishKind};
@@ -111,13 +112,52 @@ struct Followed {
 }
 
 /// `PUT /manage/followed`: the whole list.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
 struct FollowedUpdate {
     /// Game logins (TMNF logins for KK, TM2020 names for KR), at most 500; blanks around
     /// them are removed, duplicates dropped
-    #[schema(max_items = 500, examples(json!(["wirtual", "simo_900"])))]
-    logins: Vec<String>,
+    #[serde(default, deserialize_with = "strings")]
+    #[schema(value_type = Vec<String>, required = true, max_items = 500, examples(json!(["wirtual", "simo_900"])))]
+    logins: Option<Vec<String>>,
+}
+
+/// `logins`: a list of strings (`null` is not one).
+fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let list = match Value::deserialize(d)? {
+        Value::Array(list) => list,
+        v => return Err(de::Error::custom(format!("must be a list of strings, got {}", kind(&v)))),
+    };
+    let strings = list.into_iter().map(|v| match v {
+        Value::String(s) => Ok(s),
+        v => Err(de::Error::custom(format!("must be a list of strings, found {}", kind(&v)))),
+    });
+    strings.collect::<Result<_, _>>().map(Some)
+}
+
+/// The logins of a `PUT /manage/followed` body, checked: trimmed, sorted, without duplicates.
+struct Logins(Vec<String>);
+
+impl TryFrom<FollowedUpdate> for Logins {
+    type Error = ApiError;
+    fn try_from(update: FollowedUpdate) -> Result<Self, ApiError> {
+        let list = update.logins.ok_or_else(|| ApiError::bad_request("`logins` is missing"))?;
+        if list.len() > MAX_FOLLOWED {
+            return Err(ApiError::bad_request(format!("`logins` holds more than {MAX_FOLLOWED} logins")));
+        }
+        let mut out = Vec::with_capacity(list.len());
+        for s in &list {
+            let login = s.trim();
+            if login.is_empty() || login.chars().count() > MAX_LOGIN || login.chars().any(char::is_control) {
+                return Err(ApiError::bad_request(format!(
+                    "every login must have 1 to {MAX_LOGIN} characters and no control characters, got {s:?}"
+                )));
+            }
+            out.push(login.to_owned());
+        }
+        out.sort();
+        out.dedup();
+        Ok(Self(out))
+    }
 }
 
 async fn followed_answer(state: &AppState) -> Result<Followed, ApiError> {
@@ -138,35 +178,6 @@ async fn followed(State(state): State<AppState>, _admin: Admin) -> Result<Json<F
     Ok(Json(followed_answer(&state).await?))
 }
 
-/// The logins of a `PUT /manage/followed` body, checked.
-fn logins(body: Value) -> Result<Vec<String>, ApiError> {
-    let m = super::input::object(body)?;
-    let list = match m.get("logins") {
-        Some(Value::Array(list)) => list,
-        Some(v) => return Err(ApiError::bad_request(format!("`logins` must be a list of strings, got {}", kind(v)))),
-        None => return Err(ApiError::bad_request("`logins` is missing")),
-    };
-    if list.len() > MAX_FOLLOWED {
-        return Err(ApiError::bad_request(format!("`logins` holds more than {MAX_FOLLOWED} logins")));
-    }
-    let mut out = Vec::with_capacity(list.len());
-    for v in list {
-        let Value::String(s) = v else {
-            return Err(ApiError::bad_request(format!("`logins` must be a list of strings, found {}", kind(v))));
-        };
-        let login = s.trim();
-        if login.is_empty() || login.chars().count() > MAX_LOGIN || login.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(format!(
-                "every login must have 1 to {MAX_LOGIN} characters and no control characters, got {s:?}"
-            )));
-        }
-        out.push(login.to_owned());
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 /// Replaces the list of followed logins
 #[utoipa::path(put, path = "/manage/followed", tag = "admin", security(("login" = [])),
     description = "The follower reads the new list after its current walk through the players; a login new to \
@@ -181,9 +192,9 @@ fn logins(body: Value) -> Result<Vec<String>, ApiError> {
 async fn set_followed(
     State(state): State<AppState>,
     _admin: Admin,
-    ApiJson(body): ApiJson<Value>,
+    Body(update): Body<FollowedUpdate>,
 ) -> Result<Json<Followed>, ApiError> {
-    let logins = logins(body)?;
+    let Logins(logins) = update.try_into()?;
     let now = state.clock.now();
     state.db.run(move |c| db::finishes::set_admin_followed(c, &logins, now)).await?;
     state.finishes.followed_changed();

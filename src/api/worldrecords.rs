@@ -11,16 +11,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::RecordsWriter;
-use super::input::{event_type, flag, kind, object, opt_str};
+use super::input::{self, at_most, event_type, flag, kind, Body};
 use super::openapi::{Error, Internal, JsonBody};
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db::wr_ingest::{self, Offer, Pick, Record, Stored, RESET_SCORE};
 use crate::domain::{FinishItem, KackyId};
 use crate::finishes::wr::record;
@@ -110,28 +111,110 @@ async fn list(
 }
 
 /// `PUT /manage/worldrecords/<type>/<kacky id>`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
 struct Offered {
     /// Milliseconds, 2 to 86400000
-    #[schema(minimum = 2, maximum = 86_400_000, examples(21322))]
-    score: i64,
+    #[serde(default, deserialize_with = "score")]
+    #[schema(value_type = i64, required = true, minimum = 2, maximum = 86_400_000, examples(21322))]
+    score: Option<i64>,
     /// The holder's login (TMNF login, or TM2020 Ubisoft name); `login` or `nickname` must be
     /// given
+    #[serde(default, deserialize_with = "input::string")]
     #[schema(max_length = 80, examples("TeraTM"))]
     login: Option<String>,
     /// The holder's `$`-formatted name
+    #[serde(default, deserialize_with = "input::string")]
     #[schema(max_length = 200)]
     nickname: Option<String>,
     /// Where it comes from: `KKDB`, `KRDB`, `TMX`, `DEDI`, `NADO` …
-    #[schema(min_length = 1, max_length = 16, pattern = "^[A-Za-z0-9_-]+$", examples("NADO"))]
-    source: String,
+    #[serde(default, deserialize_with = "input::string")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 16, pattern = "^[A-Za-z0-9_-]+$",
+        examples("NADO"))]
+    source: Option<String>,
     /// When it was driven: `YYYY-MM-DD HH:MM:SS` (UTC), RFC 3339, or unix seconds; now when absent
+    #[serde(default, deserialize_with = "date")]
     #[schema(value_type = Option<Value>, examples("2024-06-01 12:34:56"))]
-    date: Option<String>,
+    date: Option<DateTime<Utc>>,
     /// The map version when it is not the first (`[v2]`, `v2` or 2)
+    #[serde(default, deserialize_with = "version")]
     #[schema(value_type = Option<Value>, examples("[v2]"))]
     version: Option<String>,
+}
+
+/// `score`: whole milliseconds in range.
+fn score<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_i64()
+            .filter(|s| (RESET_SCORE + 1..=MAX_SCORE).contains(s))
+            .map(Some)
+            .ok_or_else(|| de::Error::custom(format!("must be milliseconds from 2 to {MAX_SCORE}"))),
+        v => Err(de::Error::custom(format!("must be a whole number, got {}", kind(&v)))),
+    }
+}
+
+/// `version`: `None` (absent or `null`: the first, or the only one), `""` for `v1`, else `[vN]`.
+fn version<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let raw = match Value::deserialize(d)? {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_ascii_lowercase(),
+        v => return Err(de::Error::custom(format!("must be a string or a number, got {}", kind(&v)))),
+    };
+    let n = raw.trim_start_matches('[').trim_end_matches(']').trim_start_matches('v');
+    match n.parse::<u32>() {
+        _ if raw.is_empty() => Ok(Some(String::new())),
+        Ok(1) => Ok(Some(String::new())),
+        Ok(n) if n > 1 => Ok(Some(format!("[v{n}]"))),
+        _ => Err(de::Error::custom(format!("must look like [v2], v2 or 2, got \"{raw}\""))),
+    }
+}
+
+/// `date`: `YYYY-MM-DD HH:MM:SS` (UTC), RFC 3339 or unix seconds; `null` reads as absent.
+fn date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let bad = |v: &dyn std::fmt::Display| {
+        de::Error::custom(format!("must be YYYY-MM-DD HH:MM:SS, RFC 3339 or unix seconds, got {v}"))
+    };
+    let at = match Value::deserialize(d)? {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.as_f64().and_then(|s| Utc.timestamp_opt(s as i64, 0).single()).ok_or_else(|| bad(&n))?,
+        Value::String(s) => {
+            let s = s.trim();
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .ok()
+                .or_else(|| {
+                    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                        .iter()
+                        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+                        .map(|d| d.and_utc())
+                })
+                .ok_or_else(|| bad(&format!("\"{s}\"")))?
+        }
+        v => return Err(bad(&kind(&v))),
+    };
+    Ok(Some(at))
+}
+
+impl Offered {
+    /// The offered record, checked (`date` defaults to `now`), and the map version it names.
+    fn record(self, now: DateTime<Utc>) -> Result<(Record, Option<String>), ApiError> {
+        let score = self.score.ok_or_else(|| ApiError::bad_request("`score` is missing"))?;
+        let login = at_most(self.login, "login", 80)?.unwrap_or_default().trim().to_owned();
+        let nickname = at_most(self.nickname, "nickname", 200)?.unwrap_or_default();
+        if login.is_empty() && nickname.trim().is_empty() {
+            return Err(ApiError::bad_request("`login` or `nickname` must name the holder"));
+        }
+        if [&login, &nickname].iter().any(|s| s.chars().any(char::is_control)) {
+            return Err(ApiError::bad_request("`login` and `nickname` must not hold control characters"));
+        }
+        let source = at_most(self.source, "source", 16)?.unwrap_or_default();
+        if source.is_empty() || !source.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(ApiError::bad_request("`source` must be 1 to 16 letters, digits, `_` or `-` (like NADO)"));
+        }
+        let date = self.date.unwrap_or(now).format("%Y-%m-%d %H:%M:%S").to_string();
+        Ok((Record { score, login, nickname, source, date }, self.version))
+    }
 }
 
 /// What the offer did.
@@ -147,78 +230,6 @@ struct OfferAnswer {
     /// The `wr` happening of the finish feed, when the record is new on a map of the current
     /// event
     event: Option<FinishItem>,
-}
-
-/// `version`: `None` (absent or `null`: the first, or the only one), `""` for `v1`, else `[vN]`.
-fn version(m: &Map<String, Value>) -> Result<Option<String>, ApiError> {
-    let raw = match m.get("version") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(s)) => s.trim().to_ascii_lowercase(),
-        Some(v) => {
-            return Err(ApiError::bad_request(format!("`version` must be a string or a number, got {}", kind(v))))
-        }
-    };
-    let n = raw.trim_start_matches('[').trim_end_matches(']').trim_start_matches('v');
-    match n.parse::<u32>() {
-        _ if raw.is_empty() => Ok(Some(String::new())),
-        Ok(1) => Ok(Some(String::new())),
-        Ok(n) if n > 1 => Ok(Some(format!("[v{n}]"))),
-        _ => Err(ApiError::bad_request(format!("`version` must look like [v2], v2 or 2, got \"{raw}\""))),
-    }
-}
-
-/// `date` as stored: `YYYY-MM-DD HH:MM:SS` in UTC.
-fn date(m: &Map<String, Value>, now: DateTime<Utc>) -> Result<String, ApiError> {
-    let bad = |v: &dyn std::fmt::Display| {
-        ApiError::bad_request(format!("`date` must be YYYY-MM-DD HH:MM:SS, RFC 3339 or unix seconds, got {v}"))
-    };
-    let at = match m.get("date") {
-        None | Some(Value::Null) => now,
-        Some(Value::Number(n)) => {
-            n.as_f64().and_then(|s| Utc.timestamp_opt(s as i64, 0).single()).ok_or_else(|| bad(n))?
-        }
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            DateTime::parse_from_rfc3339(s)
-                .map(|d| d.with_timezone(&Utc))
-                .ok()
-                .or_else(|| {
-                    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-                        .iter()
-                        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-                        .map(|d| d.and_utc())
-                })
-                .ok_or_else(|| bad(&format!("\"{s}\"")))?
-        }
-        Some(v) => return Err(bad(&kind(v))),
-    };
-    Ok(at.format("%Y-%m-%d %H:%M:%S").to_string())
-}
-
-/// The offered record, checked.
-fn offered(body: Value, now: DateTime<Utc>) -> Result<(Record, Option<String>), ApiError> {
-    let m = object(body)?;
-    let score = match m.get("score") {
-        Some(Value::Number(n)) => n.as_i64().filter(|s| (RESET_SCORE + 1..=MAX_SCORE).contains(s)),
-        Some(v) => return Err(ApiError::bad_request(format!("`score` must be a whole number, got {}", kind(v)))),
-        None => return Err(ApiError::bad_request("`score` is missing")),
-    }
-    .ok_or_else(|| ApiError::bad_request(format!("`score` must be milliseconds from 2 to {MAX_SCORE}")))?;
-    let login = opt_str(&m, "login", 80)?.unwrap_or_default().trim().to_owned();
-    let nickname = opt_str(&m, "nickname", 200)?.unwrap_or_default();
-    if login.is_empty() && nickname.trim().is_empty() {
-        return Err(ApiError::bad_request("`login` or `nickname` must name the holder"));
-    }
-    if [&login, &nickname].iter().any(|s| s.chars().any(char::is_control)) {
-        return Err(ApiError::bad_request("`login` and `nickname` must not hold control characters"));
-    }
-    let source = opt_str(&m, "source", 16)?.unwrap_or_default();
-    if source.is_empty() || !source.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(ApiError::bad_request("`source` must be 1 to 16 letters, digits, `_` or `-` (like NADO)"));
-    }
-    let record = Record { score, login, nickname, source, date: date(&m, now)? };
-    Ok((record, version(&m)?))
 }
 
 /// Offers a world record for a map
@@ -251,12 +262,12 @@ async fn put(
     State(state): State<AppState>,
     _writer: RecordsWriter,
     ApiPath((raw_type, raw_id)): ApiPath<(String, String)>,
-    ApiJson(body): ApiJson<Value>,
+    Body(body): Body<Offered>,
 ) -> Result<Json<OfferAnswer>, ApiError> {
     let t = event_type(&raw_type)?;
     let id = KackyId::parse(&raw_id).ok_or_else(|| ApiError::bad_request(format!("`{raw_id}` is not a kacky id")))?;
     let now = state.clock.now();
-    let (offer, version) = offered(body, now)?;
+    let (offer, version) = body.record(now)?;
     let kacky_id = id.get();
     let picked = state.db.run(move |c| wr_ingest::pick_map(c, t, kacky_id, version.as_deref())).await?;
     let map = match picked {
