@@ -15,7 +15,8 @@ pub struct EventWindow {
 /// How far before the start `pre` shows and after the end `post` shows.
 const PHASE_MARGIN_DAYS: i64 = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Phase {
     Pre,
     Active,

@@ -8,8 +8,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,7 +41,7 @@ async fn index() -> Response {
     params(("forcephase" = Option<String>, Query, description = "Testing mode only: answer as if in this phase (ignored otherwise)",
         pattern = "^(pre|active|post|offseason)$", example = "active")),
     responses(
-        (status = 200, description = "The phase", body = shapes::EventStatus),
+        (status = 200, description = "The phase", body = EventStatus),
         CachedLive,
     ))]
 async fn eventstatus(
@@ -52,33 +52,70 @@ async fn eventstatus(
     SharedJson::new(&phase(&state, &q)).respond(&headers, LIVE)
 }
 
-fn phase(state: &AppState, q: &HashMap<String, String>) -> Value {
+/// The phase of the current event. `active`/`post` come with `edition` and `type`, `pre`
+/// (within 30 days before the start) also with `start`, `offseason` alone.
+#[derive(Serialize, ToSchema)]
+struct EventStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    edition: Option<i64>,
+    /// With `pre`: the start, server-local time without a zone (`2023-08-17T20:00:00`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    start: Option<String>,
+    #[schema(inline)]
+    status: Phase,
+    /// The event type code: `KK`, `KR` or `KX`
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, examples("KR"))]
+    event_type: Option<&'static str>,
+}
+
+fn phase(state: &AppState, q: &HashMap<String, String>) -> EventStatus {
     let s = &state.settings;
+    let offseason = EventStatus { edition: None, start: None, status: Phase::Offseason, event_type: None };
     let Some(window) = state.window else {
-        return json!({ "status": "offseason" });
+        return offseason;
     };
     let forced = q.get("forcephase").filter(|_| s.testing_mode).and_then(|p| Phase::parse(p));
-    let phase = forced.unwrap_or_else(|| window.phase(state.clock.now()));
-    let (t, e) = (s.eventtype.as_upper(), s.edition);
-    match phase {
-        Phase::Active | Phase::Post => json!({ "edition": e, "status": phase.as_str(), "type": t }),
-        Phase::Pre => {
-            json!({ "edition": e, "start": local_iso(window.start), "status": "pre", "type": t })
-        }
-        Phase::Offseason => json!({ "status": "offseason" }),
+    let status = forced.unwrap_or_else(|| window.phase(state.clock.now()));
+    let start = (status == Phase::Pre).then(|| local_iso(window.start));
+    match status {
+        Phase::Offseason => offseason,
+        _ => EventStatus { edition: Some(s.edition.get()), start, status, event_type: Some(s.eventtype.as_upper()) },
     }
 }
 
-/// Public event list entry (keys in the old sorted order).
+/// An entry of `POST /events`: the public fields, plus `id` and `visible` in the admins' list.
+// Keys in the old sorted order.
 #[derive(Serialize, ToSchema)]
-struct PublicEvent {
+struct ListedEvent {
     edition: i64,
-    /// Plain text (the `$`-codes removed)
+    /// Admins' list only
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    id: Option<i64>,
     name: String,
-    /// The event type code: `KK`, `KR` or `KX`
     #[serde(rename = "type")]
     #[schema(examples("KK"))]
     event_type: String,
+    /// Admins' list only: 1 visible, 0 hidden
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0, maximum = 1)]
+    visible: Option<i64>,
+}
+
+impl ListedEvent {
+    /// The public fields (plain name); `admin` adds `id` and `visible`.
+    fn of(e: db::events::Event, admin: bool) -> Self {
+        Self {
+            edition: e.edition,
+            id: admin.then_some(e.id),
+            name: tmtext::plain(&e.name),
+            event_type: e.event_type,
+            visible: admin.then_some(i64::from(e.visible)),
+        }
+    }
 }
 
 /// The visible events (plain names, id order), served from the response cache; with an admin
@@ -89,7 +126,7 @@ struct PublicEvent {
     security((), ("login" = [])),
     responses(
         (status = 200, description = "The visible events in the order to show them; with an admin token every event, \
-            with `id` and `visible`", body = Vec<shapes::ListedEvent>),
+            with `id` and `visible`", body = Vec<ListedEvent>),
         CachedHistory,
         Internal,
     ))]
@@ -112,10 +149,7 @@ async fn events_get(
 /// Every event with `id` and `visible`, for admins (never cached: it changes with their edits).
 async fn all_events(state: &AppState) -> Result<Response, ApiError> {
     let list = state.db.run(|c| db::events::list(c, false)).await?;
-    let all: Vec<Value> = list
-        .into_iter()
-        .map(|e| json!({"edition": e.edition, "id": e.id, "name": tmtext::plain(&e.name), "type": e.event_type, "visible": e.visible as u8}))
-        .collect();
+    let all: Vec<ListedEvent> = list.into_iter().map(|e| ListedEvent::of(e, true)).collect();
     let headers = [("cache-control", PRIVATE), ("vary", "Authorization")];
     Ok((headers, Json(all)).into_response())
 }
@@ -126,13 +160,18 @@ async fn events(state: &AppState, headers: &HeaderMap, cache_control: &'static s
         .cache
         .answer(state.cache.key("/events".into(), None), || async {
             let list = state.db.run(|c| db::events::list(c, true)).await?;
-            Ok(list
-                .into_iter()
-                .map(|e| PublicEvent { edition: e.edition, name: tmtext::plain(&e.name), event_type: e.event_type })
-                .collect::<Vec<_>>())
+            Ok(list.into_iter().map(|e| ListedEvent::of(e, false)).collect::<Vec<_>>())
         })
         .await?;
     Ok(body.respond(headers, cache_control))
+}
+
+/// `POST /events`: `visibility` `"true"` asks for every event (admins only).
+#[derive(Deserialize, ToSchema)]
+struct EventsQuery {
+    #[serde(default, deserialize_with = "super::input::any_string")]
+    #[schema(nullable = false, examples("true"))]
+    visibility: Option<String>,
 }
 
 /// `{"visibility": "true"}` with an admin token → every event with `id` and `visible`;
@@ -142,11 +181,11 @@ async fn events(state: &AppState, headers: &HeaderMap, cache_control: &'static s
     description = "`{\"visibility\": \"true\"}` with an admin token answers every event with `id` and `visible`; \
         any other body (or none) answers the public list of `GET /events`. The body is read as JSON whatever its \
         content type.",
-    request_body(content = Option<shapes::EventsQuery>, content_type = "application/json"),
+    request_body(content = Option<EventsQuery>, content_type = "application/json"),
     security((), ("login" = [])),
     responses(
         (status = 200, description = "The public list, or every event for an admin asking for it",
-            body = Vec<shapes::ListedEvent>),
+            body = Vec<ListedEvent>),
         (status = 400, description = "The body is not valid JSON", body = super::openapi::Error),
         AdminOnly,
         Internal,
@@ -163,64 +202,12 @@ async fn events_post(
                 .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?,
         ),
     };
-    let wants_all = body.as_ref().is_some_and(|b| b.get("visibility").and_then(Value::as_str) == Some("true"));
+    // Any other body (a list, `{"visibility": 1}`) asks for the public list.
+    let query = body.filter(Value::is_object).and_then(|b| EventsQuery::deserialize(b).ok());
+    let wants_all = query.and_then(|q| q.visibility).is_some_and(|v| v == "true");
     if !wants_all {
         return events(&state, &HeaderMap::new(), HISTORY).await;
     }
     admin?;
     all_events(&state).await
-}
-
-/// Answer and body shapes that the handlers build with `json!()` or read from loose JSON, for the
-/// OpenAPI document only.
-#[allow(dead_code)]
-mod shapes {
-    use utoipa::ToSchema;
-
-    /// The phase of the current event. `active`/`post` come with `edition` and `type`, `pre`
-    /// (within 30 days before the start) also with `start`, `offseason` alone.
-    #[derive(ToSchema)]
-    pub struct EventStatus {
-        #[schema(inline)]
-        pub status: Phase,
-        #[schema(nullable = false)]
-        pub edition: Option<i64>,
-        /// The event type code: `KK`, `KR` or `KX`
-        #[schema(rename = "type", nullable = false, examples("KR"))]
-        pub event_type: Option<String>,
-        /// With `pre`: the start, server-local time without a zone (`2023-08-17T20:00:00`)
-        #[schema(nullable = false)]
-        pub start: Option<String>,
-    }
-
-    #[derive(ToSchema)]
-    #[schema(rename_all = "lowercase")]
-    pub enum Phase {
-        Pre,
-        Active,
-        Post,
-        Offseason,
-    }
-
-    /// `POST /events`: `visibility` `"true"` asks for every event (admins only).
-    #[derive(ToSchema)]
-    pub struct EventsQuery {
-        #[schema(nullable = false, examples("true"))]
-        pub visibility: Option<String>,
-    }
-
-    /// An entry of `POST /events`: the public fields, plus `id` and `visible` in the admins' list.
-    #[derive(ToSchema)]
-    pub struct ListedEvent {
-        pub edition: i64,
-        pub name: String,
-        #[schema(rename = "type", examples("KK"))]
-        pub event_type: String,
-        /// Admins' list only
-        #[schema(nullable = false)]
-        pub id: Option<i64>,
-        /// Admins' list only: 1 visible, 0 hidden
-        #[schema(nullable = false, minimum = 0, maximum = 1)]
-        pub visible: Option<i64>,
-    }
 }
