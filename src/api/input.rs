@@ -61,7 +61,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 }
 
 /// The body must be a JSON object.
-pub fn object(body: Value) -> Result<Map<String, Value>, ApiError> {
+fn object(body: Value) -> Result<Map<String, Value>, ApiError> {
     match body {
         Value::Object(m) => Ok(m),
         other => Err(ApiError::bad_request(format!("expected a JSON object, got {}", kind(&other)))),
@@ -202,28 +202,4 @@ pub fn check_mail(mail: &str) -> Result<(), ApiError> {
         return Err(ApiError::bad_request("`mail` must be a mail address"));
     }
     Ok(())
-}
-
-/// An optional string field (absent or `null` = `None`) of at most `max` characters.
-pub fn opt_str(m: &Map<String, Value>, key: &str, max: usize) -> Result<Option<String>, ApiError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(ApiError::bad_request(format!("`{key}` is longer than {max} characters"))),
-        Some(v) => Err(ApiError::bad_request(format!("`{key}` must be a string, got {}", kind(v)))),
-    }
-}
-
-/// A required string field with a length range.
-pub fn req_str(m: &Map<String, Value>, key: &str, min: usize, max: usize) -> Result<String, ApiError> {
-    let s = opt_str(m, key, max)?.ok_or_else(|| ApiError::bad_request(format!("`{key}` is missing")))?;
-    if s.chars().count() < min {
-        return Err(ApiError::bad_request(format!("`{key}` must have at least {min} characters")));
-    }
-    Ok(s)
-}
-
-/// Present and not `null`.
-pub fn present(m: &Map<String, Value>, key: &str) -> bool {
-    m.get(key).is_some_and(|v| !v.is_null())
 }
