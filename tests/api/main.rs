@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod binary;
+mod bodies;
 mod caching;
 mod connections;
 mod crash;
