@@ -21,8 +21,11 @@
 //!   [`api::AppState`], one [`api::ApiError`] for every failure (429s, 503s and auth rejections
 //!   included), the auth extractors with their in-memory token checks, the answer cache, the
 //!   admission of `/live` streams ([`api::streams`]: in all and per client).
-//!   Handler modules import none of each other; they validate input into domain types, call
-//!   `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the old shapes.
+//!   Handler modules import none of each other. Each request body is one struct that serde
+//!   reads as the old frontends send it (`api/input.rs`: lenient field readers, the old 400
+//!   messages naming the key) and that documents the body; `TryFrom` turns it into domain types.
+//!   They call `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the
+//!   old shapes, from `Serialize` structs that document the answers too.
 //! - [`live`]: the poller asks the game servers where they are ([`live::poller`]; in testing
 //!   mode the [`live::simulator`] answers) and learns each server's slot and numbers its plays
 //!   ([`live::slots`], kept in [`db::tracks`]), the rotation math projects that to any instant
