@@ -31,7 +31,7 @@ use super::{ApiError, ApiPath, ApiQuery, AppState, ClientIp};
 use crate::clock::serialize_rfc3339;
 use crate::db;
 use crate::domain::Edition;
-use crate::live::timetable::{MapPlay, ServerPlays, Timetable, HORIZON_HOURS};
+use crate::live::timetable::{MapPlay, ServerPlays, HORIZON_HOURS};
 use crate::ratelimit::ClientKey;
 use crate::tmtext;
 

@@ -150,7 +150,11 @@ mod tests {
         let due = due(&tt, &alarms, Duration::minutes(10), &Claimed::new());
         // The running play never rings; 2 is 8 minutes ahead (inside the lead), 3 is not yet.
         assert_eq!(summary(&due), [(1, 41, 2, vec![7])]);
-        assert_eq!(due.wake, t0() + Duration::minutes(8), "3's reminder time: 18 - 10 minutes");
+        assert_eq!(due.wake, t0() + Duration::seconds(MAX_SLEEP_S), "3's reminder time is 8 minutes ahead");
+        // 3's reminder time half a minute ahead: the planner wakes for it.
+        let due = super::due(&tt, &alarms, Duration::seconds(18 * 60 - 30), &Claimed::new());
+        assert_eq!(summary(&due), [(1, 41, 2, vec![7])]);
+        assert_eq!(due.wake, t0() + Duration::seconds(30));
         // Exactly at the reminder time the play is due.
         let due = super::due(&tt, &alarms, Duration::minutes(18), &Claimed::new());
         assert_eq!(summary(&due), [(1, 41, 2, vec![7]), (1, 42, 3, vec![8])]);
@@ -177,7 +181,8 @@ mod tests {
         let other_play: Claimed = Claimed::from([(1, 3, 6, 1), (2, 2, 6, 1), (1, 2, 5, 1)]);
         assert_eq!(summary(&super::due(&tt, &alarms, lead, &other_play)), [(1, 2, 6, vec![1, 2])]);
         // No servers (outside the event window): nothing, and a look again in a minute.
-        let due = super::due(&timetable(Vec::new()), &alarms, lead, &Claimed::new());
+        let empty = timetable(Vec::new());
+        let due = super::due(&empty, &alarms, lead, &Claimed::new());
         assert!(due.plays.is_empty());
         assert_eq!(due.wake, t0() + Duration::seconds(MAX_SLEEP_S));
     }
