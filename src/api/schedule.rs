@@ -321,10 +321,7 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
             already", body = Error, headers(("Retry-After" = i64, description = "Seconds until the next try"))),
         (status = 503, description = "`live_max_streams` streams are open already", body = Error),
     ))]
-async fn live(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-) -> Result<Response, Response> {
+async fn live(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Response, Response> {
     let slot = state.live_streams.admit(ClientKey::from(ip)).map_err(|refused| {
         let error = match refused {
             Refused::Full => {
