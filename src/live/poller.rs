@@ -3,7 +3,7 @@
 //!
 //! It polls once at start (so `/healthz` shows at once whether the API is reachable) and then
 //! every `poll_interval_s` while the event window is active. In testing mode no request is
-//! made: the body comes from the [`simulator`] and goes through the same parser. After an
+//! made: the body comes from the [`super::simulator`] and goes through the same parser. After an
 //! answer the tracks that moved on (a new play, see [`super::slots`]) are stored
 //! ([`crate::db::tracks`]), so a restart keeps the play numbering and the learned slots.
 //! Nothing that happens during a poll can stop the task (the old poller died for good on the
