@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::auth::{OptionalUser, User};
 use super::input::{event_type, int_param};
 use super::openapi::{Error, Internal, Login, LoginSegment, Upstream, TEXT};
-use super::response::text;
+use super::response::html_text;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::records::{LookupError, RecordsError};
 
@@ -248,9 +248,9 @@ async fn finned(
     let pbs = state.records.finished_pbs(&login).await?;
     let field = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
     Ok(match q.get("string").map(String::as_str) {
-        Some("ids") => text(joined(pbs.keys())),
-        Some("ranks") => text(joined(pbs.iter().map(|(id, v)| format!("{id} ({})", field(v, "kacky_rank"))))),
-        Some("scores") => text(joined(pbs.iter().map(|(id, v)| {
+        Some("ids") => html_text(joined(pbs.keys())),
+        Some("ranks") => html_text(joined(pbs.iter().map(|(id, v)| format!("{id} ({})", field(v, "kacky_rank"))))),
+        Some("scores") => html_text(joined(pbs.iter().map(|(id, v)| {
             let ms = field(v, "score").as_f64().unwrap_or(0.0);
             format!("{id} ({:?}s)", ms / 1000.0)
         }))),
@@ -285,7 +285,7 @@ async fn unfinned(
 ) -> Result<Response, ApiError> {
     let ids = state.records.unfinned_ids(&login).await?;
     let as_text = int_param(&q, "string").is_some_and(|n| n != 0);
-    Ok(if as_text { text(joined(ids.iter())) } else { Json(ids).into_response() })
+    Ok(if as_text { html_text(joined(ids.iter())) } else { Json(ids).into_response() })
 }
 
 /// Answer shapes that the handlers build with `json!()` or pass through, for the OpenAPI

@@ -13,7 +13,7 @@ use super::shapes;
 use super::{comptime_left, live_servers, time_left};
 use crate::api::input::int_param;
 use crate::api::openapi::{Error, Internal, LoginSegment, Upstream, TEXT};
-use crate::api::response::text;
+use crate::api::response::html_text;
 use crate::api::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db;
 use crate::live::rotation::{self, ServerView};
@@ -45,7 +45,7 @@ pub(super) async fn nextunfinned(
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
     if !state.event_running(now) {
-        return Ok(text("Competition Over"));
+        return Ok(html_text("Competition Over"));
     }
     let unfinished = state.records.unfinned_ids(&login).await?;
     let snapshot = state.live.snapshot();
@@ -60,10 +60,10 @@ pub(super) async fn nextunfinned(
     let next: Vec<&(i64, i64, i64)> = scheduled.iter().filter(|&&(_, _, m)| Some(m) == best).collect();
     let simochat = int_param(&q, "simochat").is_some_and(|v| v != 0);
     if simochat {
-        let Some(minutes) = best else { return Ok(text("No unfinished map is scheduled")) };
+        let Some(minutes) = best else { return Ok(html_text("No unfinished map is scheduled")) };
         let list: Vec<String> = next.iter().map(|(id, server, _)| format!("{id} (Server {server})")).collect();
         let noun = if next.len() > 1 { "maps" } else { "map" };
-        return Ok(text(format!("Next unfinished {noun} in {minutes} minutes: {}", list.join(", "))));
+        return Ok(html_text(format!("Next unfinished {noun} in {minutes} minutes: {}", list.join(", "))));
     }
     let body: Map<String, Value> =
         next.iter().map(|(id, server, m)| (id.to_string(), json!({"server": server, "upcomingIn": m}))).collect();
@@ -122,7 +122,7 @@ pub(super) async fn nextrun(
     }
     let now = state.clock.now();
     if comptime_left(&state, now) <= 0 {
-        return Ok(text("Competition Over"));
+        return Ok(html_text("Competition Over"));
     }
     let snapshot = state.live.snapshot();
     let known = snapshot.known(state.live.lineup());
