@@ -131,10 +131,10 @@ pub struct SheetRow {
     pub rating: i64,
     /// Live `/spreadsheet` only: the server that plays the map next (`null`: none known)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<i64>,
+    pub server: Option<Option<i64>>,
     /// Live `/spreadsheet` only: whole minutes until it comes up (`null`: none known)
     #[serde(rename = "upcomingIn", skip_serializing_if = "Option::is_none")]
-    pub upcoming_in: Option<i64>,
+    pub upcoming_in: Option<Option<i64>>,
     /// `""` or e.g. `"[v2]"`
     pub version: String,
     /// Login or plain nickname of the world record holder (`""`: none)
