@@ -10,8 +10,8 @@ use tokio::sync::watch;
 use utoipa::ToSchema;
 
 use super::lineup::Lineup;
-use super::poller::Source;
 use super::slots::Track;
+use super::source::Source;
 use super::state::{LiveSnapshot, MapChange, CHANGES_BUFFER};
 use super::timetable::Timetable;
 use crate::config::Settings;
