@@ -112,10 +112,19 @@ impl ResponseCache {
         T: Serialize,
         Fut: Future<Output = Result<T, ApiError>>,
     {
+        self.answer_bytes(key, || async { compute().await.map(|value| SharedJson::new(&value)) }).await
+    }
+
+    /// Like [`Self::answer`], for a body that `compute` serializes itself: the first frame of
+    /// `/live` is an SSE frame, not JSON, and is shared the same way.
+    pub async fn answer_bytes<Fut>(&self, key: Key, compute: impl FnOnce() -> Fut) -> Result<SharedJson, ApiError>
+    where
+        Fut: Future<Output = Result<SharedJson, ApiError>>,
+    {
         let missed = std::sync::atomic::AtomicBool::new(false);
         let init = async {
             missed.store(true, Ordering::Relaxed);
-            compute().await.map(|value| SharedJson::new(&value))
+            compute().await
         };
         let answer = self.answers.try_get_with(key, init).await.map_err(ApiError::shared);
         crate::metrics::answer_cache(!missed.load(Ordering::Relaxed));

@@ -4,16 +4,17 @@
 //!
 //! All of it reads the shared [`crate::live::timetable::Timetable`] (built once per second
 //! and live snapshot), so the answers agree with each other and with `/dashboard`. The public
-//! JSON is serialized once per timetable and `?hours=`, with an `ETag` for `304`s.
+//! JSON is serialized once per timetable and `?hours=` in the answer cache
+//! ([`super::cache`], keyed like the other live answers by snapshot and second), with an `ETag`
+//! for `304`s.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use futures_util::stream;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::User;
+use super::cache::Key;
 use super::input::kacky_id_path;
 use super::openapi::{CachedLive, Error, Internal, Login};
 use super::response::SharedJson;
@@ -29,7 +31,7 @@ use super::{ApiError, ApiPath, ApiQuery, AppState, ClientIp};
 use crate::clock::serialize_rfc3339;
 use crate::db;
 use crate::domain::Edition;
-use crate::live::timetable::{MapPlay, ServerPlays, Timetable, HORIZON_HOURS};
+use crate::live::timetable::{MapPlay, ServerPlays, HORIZON_HOURS};
 use crate::ratelimit::ClientKey;
 use crate::tmtext;
 
@@ -42,11 +44,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(map_schedule))
         .routes(routes!(alarms))
         .routes(routes!(live))
-        .layer(Extension(Arc::new(Answers::default())))
 }
 
 /// `event` of `/schedule`.
-#[derive(Serialize, Clone, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = ScheduleEvent)]
 struct EventInfo {
     /// The event type code: `KK`, `KR` or `KX`
@@ -142,84 +143,23 @@ fn map_play(p: MapPlay) -> MapPlayJson {
     MapPlayJson { server: p.server, play: p.play, start: p.start, end: p.end }
 }
 
-/// What one timetable's answers need from the database, read once per timetable.
-struct EventFacts {
-    info: EventInfo,
-    /// The current event's kacky ids, ascending.
-    ids: Vec<i64>,
+/// The key of a schedule answer: anonymous and live, so one per timetable (snapshot and
+/// second), taken before the timetable is read (see [`super::cache`]).
+fn key(state: &AppState, route: String, now: chrono::DateTime<chrono::Utc>) -> Key {
+    state.cache.live_key(route, state.live.snapshot().seq, now.timestamp(), None)
 }
 
-/// Serialized answers of the current timetable, keyed by what the request asked for; replaced
-/// as a whole when the timetable changes (at most once a second), so it stays small.
-#[derive(Default)]
-struct Answers {
-    slot: Mutex<Option<Slot>>,
-}
-
-struct Slot {
-    timetable: Arc<Timetable>,
-    facts: Arc<EventFacts>,
-    bodies: HashMap<Query, SharedJson>,
-}
-
-#[derive(Hash, PartialEq, Eq, Clone, Copy)]
-enum Query {
-    Hours(i64),
-    Map(i64),
-    /// The first frame of `/live` (an SSE frame, not JSON; its ETag is unused).
-    LiveSnapshot,
-}
-
-impl Answers {
-    /// The timetable for now and the event facts that go with it.
-    async fn current(&self, state: &AppState) -> Result<(Arc<Timetable>, Arc<EventFacts>), ApiError> {
-        let timetable = state.live.timetable(state.window, state.clock.now());
-        if let Some(slot) = self.slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            if Arc::ptr_eq(&slot.timetable, &timetable) {
-                return Ok((timetable, slot.facts.clone()));
-            }
-        }
-        let facts = Arc::new(event_facts(state).await?);
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        *slot = Some(Slot { timetable: timetable.clone(), facts: facts.clone(), bodies: HashMap::new() });
-        Ok((timetable, facts))
-    }
-
-    /// The body for `query`, serialized once per timetable.
-    async fn body(
-        &self,
-        state: &AppState,
-        query: Query,
-        make: impl FnOnce(&Timetable, &EventFacts) -> SharedJson,
-    ) -> Result<SharedJson, ApiError> {
-        let (timetable, facts) = self.current(state).await?;
-        let mut guard = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = guard.as_mut().filter(|s| Arc::ptr_eq(&s.timetable, &timetable));
-        if let Some(hit) = slot.as_ref().and_then(|s| s.bodies.get(&query)) {
-            return Ok(hit.clone());
-        }
-        let body = make(&timetable, &facts);
-        if let Some(slot) = slot {
-            slot.bodies.insert(query, body.clone());
-        }
-        Ok(body)
-    }
-}
-
-async fn event_facts(state: &AppState) -> Result<EventFacts, ApiError> {
+/// The current event as `/schedule` names it.
+async fn event_info(state: &AppState) -> Result<EventInfo, ApiError> {
     let (t, edition) = (state.settings.eventtype, state.settings.edition);
-    let (name, ids) = state
-        .db
-        .run(move |c| Ok::<_, rusqlite::Error>((db::events::name(c, t, edition)?, db::current::ids(c, t, edition)?)))
-        .await?;
-    let info = EventInfo {
+    let name = state.db.run(move |c| db::events::name(c, t, edition)).await?;
+    Ok(EventInfo {
         event_type: t.as_upper(),
         edition,
         name: name.map_or_else(|| format!("{t}{edition}"), |n| tmtext::plain(&n)),
         start: state.window.map(|w| crate::clock::rfc3339(w.start)),
         end: state.window.map(|w| crate::clock::rfc3339(w.end)),
-    };
-    Ok(EventFacts { info, ids })
+    })
 }
 
 /// `?hours=` (1–168, default 24); anything else is a 400 naming the rule.
@@ -233,8 +173,8 @@ fn hours(q: &HashMap<String, String>) -> Result<i64, ApiError> {
 /// The schedule.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Schedule)]
-struct ScheduleJson<'a> {
-    event: &'a EventInfo,
+struct ScheduleJson {
+    event: EventInfo,
     /// The instant the schedule was computed for
     #[serde(serialize_with = "serialize_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -260,24 +200,22 @@ struct ScheduleJson<'a> {
     ))]
 async fn schedule(
     State(state): State<AppState>,
-    Extension(answers): Extension<Arc<Answers>>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let hours = hours(&q)?;
-    let body = answers
-        .body(&state, Query::Hours(hours), |tt, facts| {
+    let now = state.clock.now();
+    let body = state
+        .cache
+        .answer(key(&state, format!("schedule?hours={hours}"), now), || async {
+            let event = event_info(&state).await?;
+            let tt = state.live.timetable(state.window, now);
             let maps = tt
                 .by_map(hours)
                 .into_iter()
                 .map(|(id, plays)| (id, plays.into_iter().map(map_play).collect()))
                 .collect();
-            SharedJson::new(&ScheduleJson {
-                event: &facts.info,
-                now: tt.now,
-                servers: servers_json(tt.servers_within(hours)),
-                maps,
-            })
+            Ok(ScheduleJson { event, now: tt.now, servers: servers_json(tt.servers_within(hours)), maps })
         })
         .await?;
     Ok(body.respond(&headers, CACHE_CONTROL))
@@ -305,22 +243,25 @@ struct MapScheduleJson {
     ))]
 async fn map_schedule(
     State(state): State<AppState>,
-    Extension(answers): Extension<Arc<Answers>>,
     ApiPath(raw): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = kacky_id_path(&raw)?.get();
-    let (_, facts) = answers.current(&state).await?;
-    if facts.ids.binary_search(&id).is_err() {
+    let (t, edition) = (state.settings.eventtype, state.settings.edition);
+    // The current event's maps, from the sheet rows the live answers share (kacky id order).
+    let rows = state.cache.event_rows(&state.db, t, edition).await?;
+    if rows.binary_search_by_key(&id, |r| r.kacky_id).is_err() {
         return Err(ApiError::not_found(format!(
-            "kacky id {id} is not a map of the current event {}{}",
-            facts.info.event_type, facts.info.edition
+            "kacky id {id} is not a map of the current event {}{edition}",
+            t.as_upper()
         )));
     }
-    let body = answers
-        .body(&state, Query::Map(id), |tt, _| {
-            let plays = tt.plays_of(id, HORIZON_HOURS).into_iter().map(map_play).collect();
-            SharedJson::new(&MapScheduleJson { kacky_id: id, plays })
+    let now = state.clock.now();
+    let body = state
+        .cache
+        .answer(key(&state, format!("schedule/{id}"), now), || async {
+            let plays = state.live.timetable(state.window, now).plays_of(id, HORIZON_HOURS);
+            Ok(MapScheduleJson { kacky_id: id, plays: plays.into_iter().map(map_play).collect() })
         })
         .await?;
     Ok(body.respond(&headers, CACHE_CONTROL))
@@ -380,11 +321,7 @@ async fn alarms(State(state): State<AppState>, User(user): User) -> Result<Respo
             already", body = Error, headers(("Retry-After" = i64, description = "Seconds until the next try"))),
         (status = 503, description = "`live_max_streams` streams are open already", body = Error),
     ))]
-async fn live(
-    State(state): State<AppState>,
-    Extension(answers): Extension<Arc<Answers>>,
-    ClientIp(ip): ClientIp,
-) -> Result<Response, Response> {
+async fn live(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Response, Response> {
     let slot = state.live_streams.admit(ClientKey::from(ip)).map_err(|refused| {
         let error = match refused {
             Refused::Full => {
@@ -400,11 +337,15 @@ async fn live(
     // Subscribe before taking the snapshot, so no change falls between the two.
     let changes = state.live.subscribe();
     let finishes = state.finishes.subscribe();
-    // One serialized snapshot frame per timetable, shared by every viewer (see `streams`).
-    let snapshot = answers
-        .body(&state, Query::LiveSnapshot, |tt, _| {
+    // One serialized snapshot frame per timetable, shared by every viewer (see `streams`); an
+    // SSE frame, not JSON, so its ETag is unused.
+    let now = state.clock.now();
+    let snapshot = state
+        .cache
+        .answer_bytes(key(&state, "live snapshot".into(), now), || async {
+            let tt = state.live.timetable(state.window, now);
             let json = serde_json::to_string(&servers_json(tt.servers_within(1))).unwrap_or_else(|_| "[]".into());
-            SharedJson { body: sse_frame("snapshot", &json), etag: axum::http::HeaderValue::from_static("\"\"") }
+            Ok(SharedJson { body: sse_frame("snapshot", &json), etag: axum::http::HeaderValue::from_static("\"\"") })
         })
         .await
         .map_err(IntoResponse::into_response)?

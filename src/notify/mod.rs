@@ -3,10 +3,11 @@
 //!
 //! One background task beside the poller ([`start`], stopped by its guard or at shutdown)
 //! plans from the shared timetable: every upcoming play of an alarmed map whose reminder time
-//! has come is *claimed* in SQLite for its players ([`crate::db::notifications`]) and then
-//! delivered, in its own task (`deliver`), as one message per play ([`message`]) through the
-//! webhook ([`discord`]). Plays are keyed by their identity (server, play number, map), so a
-//! projected start that moves by a second or a minute is still the same play. Claiming first
+//! has come (the pure rule in [`due`]) is *claimed* in SQLite for its players
+//! ([`crate::db::notifications`]) and then delivered, in its own task (`deliver`), as one
+//! message per play ([`message`]) through the webhook ([`discord`]). Plays are keyed by their
+//! identity (server, play number, map), so a projected start that moves by a second or a
+//! minute is still the same play. Claiming first
 //! makes each (player, map, play) ring once across restarts; an alarm set inside the lead time
 //! rings at once (the sheet wakes the planner); a changed rotation is simply the next plan.
 //!
@@ -24,6 +25,7 @@
 
 mod deliver;
 pub mod discord;
+pub mod due;
 pub mod finish_message;
 pub mod finishes;
 pub mod mentions;
@@ -39,15 +41,12 @@ use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::rfc3339;
-use crate::db::notifications::PlayKey;
 use crate::db::{self, Db, DbError};
 use crate::domain::{Edition, EventType};
 use crate::live::LiveContext;
 use discord::Webhook;
+use due::{Claimed, MAX_SLEEP_S};
 use message::{Notice, Recipient};
-
-/// The longest the planner sleeps without looking again.
-const MAX_SLEEP_S: i64 = 60;
 
 /// What the notifier needs, and nothing else: what the live tasks get (live state, clock, event
 /// window, shutdown signal), the event it plans for, the database of claims and alarms and its
@@ -202,9 +201,6 @@ async fn run(state: NotifyContext) {
     }
 }
 
-/// (server, play number, kacky id, user) claimed by this process: what the planner need not
-/// ask the database about again.
-type Claimed = std::collections::HashSet<(i64, i64, i64, i64)>;
 /// Claims remembered at most (then forgotten: the database still has them).
 const MAX_REMEMBERED: usize = 100_000;
 
@@ -233,39 +229,18 @@ async fn recipients<'a>(
     Ok(out)
 }
 
-/// One look at the timetable: sends what is due, returns when to look again.
+/// One look at the timetable: claims what is due ([`due::due`]) and sends it, returns when to
+/// look again.
 async fn plan(state: &NotifyContext, now: DateTime<Utc>, claimed: &mut Claimed) -> Result<DateTime<Utc>, DbError> {
     let timetable = state.live.live.timetable(state.live.window, now);
-    let mut wake = timetable.now + Duration::seconds(MAX_SLEEP_S);
     if timetable.servers.is_empty() {
-        return Ok(wake);
+        return Ok(timetable.now + Duration::seconds(MAX_SLEEP_S));
     }
     let (t, edition) = (state.eventtype, state.edition);
     let alarms = state.db.run(move |c| db::alarms::alarmed_users(c, t, edition)).await?;
-    let mut by_map: BTreeMap<i64, Vec<db::alarms::Alarmed>> = BTreeMap::new();
-    for a in alarms {
-        by_map.entry(a.kacky_id).or_default().push(a);
-    }
-    // The due plays with the players not yet claimed for them.
-    let mut due = Vec::new();
-    for server in &timetable.servers {
-        for play in server.plays.iter().filter(|p| p.start > timetable.now) {
-            let Some(players) = by_map.get(&play.kacky_id) else { continue };
-            if play.start - state.lead > timetable.now {
-                wake = wake.min(play.start - state.lead);
-                continue;
-            }
-            let fresh: Vec<&db::alarms::Alarmed> = players
-                .iter()
-                .filter(|p| !claimed.contains(&(server.number, play.play, play.kacky_id, p.user_id)))
-                .collect();
-            if !fresh.is_empty() {
-                due.push((server, *play, fresh));
-            }
-        }
-    }
-    if due.is_empty() {
-        return Ok(wake);
+    let due = due::due(&timetable, &alarms, state.lead, claimed);
+    if due.plays.is_empty() {
+        return Ok(due.wake);
     }
     let prune_before = (now - Duration::days(1)).timestamp();
     let authors: BTreeMap<i64, String> = state
@@ -279,30 +254,29 @@ async fn plan(state: &NotifyContext, now: DateTime<Utc>, claimed: &mut Claimed) 
     if claimed.len() > MAX_REMEMBERED {
         claimed.clear();
     }
-    for (server, play, players) in due {
-        let key =
-            PlayKey { kacky_id: play.kacky_id, server: server.number, play: play.play, start: play.start.timestamp() };
-        let users: Vec<i64> = players.iter().map(|p| p.user_id).collect();
-        let (tolerance, stamp) = ((server.slot_ms / 2000).max(1), now.timestamp());
+    for play in due.plays {
+        let key = play.key();
+        let users: Vec<i64> = play.players.iter().map(|p| p.user_id).collect();
+        let (tolerance, stamp) = (play.tolerance_s(), now.timestamp());
         let told = state.db.run(move |c| db::notifications::claim(c, &users, key, tolerance, stamp)).await?;
-        claimed.extend(players.iter().map(|p| (server.number, play.play, play.kacky_id, p.user_id)));
+        claimed.extend(play.claims());
         if told.is_empty() {
             continue;
         }
-        let recipients = recipients(state, players.into_iter().filter(|p| told.contains(&p.user_id)), now).await?;
+        let recipients = recipients(state, play.players.into_iter().filter(|p| told.contains(&p.user_id)), now).await?;
         let notice = Notice {
             event_label: format!("{t}{edition}"),
-            kacky_id: play.kacky_id,
-            author: authors.get(&play.kacky_id).cloned().unwrap_or_default(),
-            server: server.number,
-            difficulty: match &server.difficulty {
+            kacky_id: key.kacky_id,
+            author: authors.get(&key.kacky_id).cloned().unwrap_or_default(),
+            server: key.server,
+            difficulty: match &play.server.difficulty {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 _ => String::new(),
             },
-            start: play.start,
+            start: play.play.start,
         };
         state.notifier.inner.deliveries.spawn(deliver::deliver(state.clone(), notice, recipients, key));
     }
-    Ok(wake)
+    Ok(due.wake)
 }
