@@ -167,8 +167,13 @@ pub fn prepare(mut settings: Settings, clock: Clock) -> Result<AppState, db::DbE
 
 /// 256 bits from the OS CSPRNG as 64 hex digits: for generated secrets and feed tokens.
 pub fn random_secret() -> String {
+    random_hex::<32>()
+}
+
+/// `N` bytes from the OS CSPRNG as hex: unguessable and unique without coordination.
+pub fn random_hex<const N: usize>() -> String {
     use rand::Rng;
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; N];
     rand::rand_core::UnwrapErr(rand::rngs::SysRng).fill_bytes(&mut bytes);
     hex::encode(bytes)
 }

@@ -61,8 +61,9 @@ mod stall;
 
 use deadline::{DeadlineBody, TimedStream, Timing, TrackedBody};
 
-/// Connections the kernel may queue for us while we are at the cap (Rust's default is 128;
-/// Linux caps it at `net.core.somaxconn`, 4096 by default).
+/// Connections the kernel may queue for us while we are at the cap. std's and tokio's `bind`
+/// listen with 128 (tokio through mio, since mio 1.1), too few for a burst of `/live`
+/// viewers; Linux caps it at `net.core.somaxconn`, 4096 by default.
 pub const LISTEN_BACKLOG: i32 = 1024;
 /// How often at most the cap and accept errors are logged.
 const LOG_EVERY: Duration = Duration::from_secs(10);
@@ -110,7 +111,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     warn_if_cap_above_file_limit(limits.max_connections);
-    // `listen` again on a listening socket only changes its backlog.
+    // `listen` again on a listening socket only changes its backlog, so whoever bound the
+    // listener (with tokio's 128), it queues `LISTEN_BACKLOG` from here on.
     if let Err(e) = socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG) {
         tracing::debug!("cannot raise the listen backlog to {LISTEN_BACKLOG}: {e}");
     }

@@ -116,7 +116,7 @@ async fn login(
     let claims = Claims {
         fresh: false,
         iat,
-        jti: uuid::Uuid::new_v4().to_string(),
+        jti: crate::auth::new_jti(),
         typ: "access".into(),
         sub: user,
         nbf: iat,

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::lineup::Lineup;
-use super::poller::Source;
 use super::slots::Track;
+use super::source::Source;
 use super::state::{LiveSnapshot, MapChange, CHANGES_BUFFER};
 use super::timetable::Timetable;
 use crate::config::Settings;

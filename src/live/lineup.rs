@@ -20,9 +20,10 @@ use crate::domain::{Edition, EventType};
 /// What error messages call the servers file (its path is not kept after loading).
 const SERVERS_FILE: &str = "servers.yaml";
 
-/// One game server as the live code sees it: its configuration plus the resolved playlist.
+/// One game server of the lineup: its configuration plus the resolved playlist, i.e. what it
+/// is set to play (what the polls saw it play is kept apart, in the live state).
 #[derive(Debug, Clone, PartialEq)]
-pub struct LiveServer {
+pub struct LineupServer {
     /// Plain name (no `$`-codes) matched against the game-server API; empty for the virtual
     /// server of a linear playlist without servers.yaml.
     pub name: String,
@@ -52,7 +53,7 @@ pub struct Event {
 /// All live servers, ordered by server number (the dashboard order).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Lineup {
-    pub servers: Vec<LiveServer>,
+    pub servers: Vec<LineupServer>,
     /// True for the single virtual server of a linear playlist without servers.yaml.
     pub any_name: bool,
 }
@@ -86,7 +87,7 @@ impl Lineup {
                 }
                 let servers = configured
                     .iter()
-                    .map(|s| LiveServer {
+                    .map(|s| LineupServer {
                         name: s.name.clone(),
                         number: s.server_number,
                         difficulty: s.difficulty.clone(),
@@ -112,7 +113,7 @@ impl Lineup {
     }
 }
 
-impl LiveServer {
+impl LineupServer {
     /// Milliseconds per map by the time limit alone (no change time); 0 when it overflows.
     pub fn timelimit_ms(&self) -> i64 {
         self.timelimit_min.checked_mul(60_000).unwrap_or(0)
@@ -122,7 +123,7 @@ impl LiveServer {
 /// `playlist: linear`: every server (or one virtual server) plays the whole event in kacky-id
 /// order with the global time limit.
 fn linear(configured: &[ServerConfig], event: Event, event_ids: &[i64]) -> Lineup {
-    let server = |name: &str, number: i64, difficulty: serde_json::Value, change: Option<i64>| LiveServer {
+    let server = |name: &str, number: i64, difficulty: serde_json::Value, change: Option<i64>| LineupServer {
         name: name.to_owned(),
         number,
         difficulty,

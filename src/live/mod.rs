@@ -1,9 +1,18 @@
-//! The live event: rotation math ([`rotation`]), the game-server API answer ([`gameserver`])
-//! and the simulated servers of the demo and the tests ([`simulator`]), the servers and
-//! playlists of the current event ([`lineup`]), the published live state ([`state`], behind the
-//! [`Live`] handle) with each server's learned slot and play numbering ([`slots`]), the task
-//! that keeps it fresh ([`poller`]), the whole schedule at once ([`schedule`]), the shared
-//! timetable with absolute times ([`timetable`]) and the `/live` change feed ([`feed`]).
+//! The live event, in the order its data flows:
+//!
+//! - [`lineup`]: the game servers of the current event and the maps each one rotates through,
+//!   resolved once at start.
+//! - [`source`]: where poll answers come from: the game-server API (its client, `client`) or,
+//!   in testing mode, the simulated servers ([`simulator`]); [`gameserver`] parses the answer.
+//! - [`poller`]: the task that polls, merges each answer into a new [`LiveSnapshot`] (the live
+//!   state, [`state`]), learns each server's slot and numbers its plays ([`slots`]) and
+//!   publishes the snapshot through the [`Live`] handle (`handle`: the lineup, the snapshots,
+//!   the shared timetable, the change channel).
+//! - [`rotation`] (where a server is at any instant) and [`schedule`] (the whole schedule at
+//!   once): the pure projections of a snapshot to "now".
+//! - [`timetable`]: every server's plays with absolute times, built once per second and
+//!   snapshot and shared by the schedule answers, the calendar, `/live` and the notifier.
+//! - [`feed`]: the task that announces each change of a server's current map to `/live`.
 
 mod client;
 pub mod feed;
@@ -15,6 +24,7 @@ pub mod rotation;
 pub mod schedule;
 pub mod simulator;
 pub mod slots;
+pub mod source;
 pub mod state;
 pub mod timetable;
 

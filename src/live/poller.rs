@@ -3,7 +3,7 @@
 //!
 //! It polls once at start (so `/healthz` shows at once whether the API is reachable) and then
 //! every `poll_interval_s` while the event window is active. In testing mode no request is
-//! made: the body comes from the [`simulator`] and goes through the same parser. After an
+//! made: the body comes from the [`super::simulator`] and goes through the same parser. After an
 //! answer the tracks that moved on (a new play, see [`super::slots`]) are stored
 //! ([`crate::db::tracks`]), so a restart keeps the play numbering and the learned slots.
 //! Nothing that happens during a poll can stop the task (the old poller died for good on the
@@ -15,55 +15,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::task::JoinHandle;
 
-pub use super::client::{HttpSource, PollError, Step};
+use super::client::PollError;
 use super::gameserver;
 use super::lineup::Lineup;
 use super::schedule::whole_seconds;
-use super::simulator::{self, Simulator};
+use super::simulator::Simulator;
 use super::slots::Track;
+use super::source::Source;
 use super::{Live, LiveContext};
-use crate::config::Settings;
-use crate::event::EventWindow;
 use crate::outbound::Service;
-/// Where poll answers come from.
-pub enum Source {
-    /// Testing mode: the configured servers, simulated over the event window.
-    Simulated(Box<Simulator>),
-    /// The real game-server API.
-    Http(HttpSource),
-}
-
-impl Source {
-    /// The simulator in testing mode (no network at all), else the configured API.
-    pub fn new(s: &Settings, lineup: &Lineup, window: Option<EventWindow>) -> Self {
-        if s.testing_mode {
-            let specs = lineup
-                .servers
-                .iter()
-                .map(|server| simulator::ServerSpec {
-                    name: server.name.clone(),
-                    timelimit_s: server.timelimit_min.saturating_mul(60),
-                    playlist: server.playlist.clone(),
-                    change_s: s.testing_map_change_s,
-                })
-                .collect();
-            let now = chrono::Utc::now();
-            let (from, until) = window.map_or((now, now), |w| (w.start, w.end));
-            let until = until.max(from) + chrono::Duration::days(1);
-            let behaviour = simulator::Behaviour::default();
-            return Self::Simulated(Box::new(Simulator::new(specs, &behaviour, from, until)));
-        }
-        Self::Http(HttpSource::new(&s.gameserver_api_url, s.api_pwd.expose(), s.poll_interval_s))
-    }
-
-    /// For `/healthz`: the URL polled (never the password), or `simulated`.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Simulated(_) => "simulated servers (testing mode)".into(),
-            Self::Http(h) => h.url().to_owned(),
-        }
-    }
-}
 
 /// Owns the background task; dropping it stops the polling.
 pub struct PollerGuard(Option<JoinHandle<()>>);

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 
 use super::gameserver::{Parsed, ServerReport, Skipped};
-use super::lineup::{Lineup, LiveServer};
+use super::lineup::{Lineup, LineupServer};
 use super::rotation::{Observed, ServerView};
 use super::slots::{self, Learning, Observation, Rotation, Track};
 
@@ -32,9 +32,9 @@ pub struct MapChange {
     pub end: DateTime<Utc>,
 }
 
-/// What we know about one configured server.
+/// What the polls told us about one server of the lineup ([`LineupServer`]): its live state.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ServerLive {
+pub struct ServerState {
     /// Last good observation, its start smoothed over the polls of the same play; kept (and
     /// projected) while later polls fail or skip the server.
     pub observed: Option<Observed>,
@@ -61,7 +61,7 @@ pub struct LiveSnapshot {
     /// Why the last poll failed as a whole (timeout, HTTP status, not JSON), or what was odd
     /// about its answer (server names not in servers.yaml); `None` after a clean poll.
     pub last_error: Option<String>,
-    pub servers: Vec<ServerLive>,
+    pub servers: Vec<ServerState>,
     /// Counts published snapshots, so answers derived from one can be cached per snapshot.
     pub seq: u64,
 }
@@ -69,7 +69,7 @@ pub struct LiveSnapshot {
 impl LiveSnapshot {
     /// The state before the first poll: nothing known.
     pub fn empty(servers: usize) -> Self {
-        Self { servers: vec![ServerLive::default(); servers], ..Self::default() }
+        Self { servers: vec![ServerState::default(); servers], ..Self::default() }
     }
 
     /// A failed poll changes nothing but the error: every server keeps its last state.
@@ -85,7 +85,7 @@ impl LiveSnapshot {
     pub fn after_answer(&self, lineup: &Lineup, parsed: Parsed, now: DateTime<Utc>) -> Self {
         let mut next =
             Self { last_poll: Some(now), last_ok: Some(now), last_error: None, seq: self.seq + 1, ..self.clone() };
-        next.servers.resize(lineup.servers.len(), ServerLive::default());
+        next.servers.resize(lineup.servers.len(), ServerState::default());
         let mut seen = vec![false; lineup.servers.len()];
         let mut unknown = Vec::new();
         for report in parsed.reports {
@@ -129,7 +129,7 @@ impl LiveSnapshot {
 
     /// Recomputes every server's change time and slot from the tracks ([`slots::change_estimates`]).
     pub fn relearn(&mut self, lineup: &Lineup) {
-        self.servers.resize(lineup.servers.len(), ServerLive::default());
+        self.servers.resize(lineup.servers.len(), ServerState::default());
         let learning: Vec<Learning> = lineup
             .servers
             .iter()
@@ -159,9 +159,9 @@ impl LiveSnapshot {
     }
 }
 
-impl ServerLive {
+impl ServerState {
     /// Takes over a good entry as the new observation and advances the track.
-    fn record(&mut self, server: &LiveServer, report: ServerReport, now: DateTime<Utc>) {
+    fn record(&mut self, server: &LineupServer, report: ServerReport, now: DateTime<Utc>) {
         if report.restarted {
             // The old system "reset the playlist" here; the configured order is the only one.
             tracing::info!("game server \"{}\" restarted (empty recently_played): its rotation starts over in the configured order", server.name);
@@ -194,7 +194,7 @@ impl ServerLive {
     }
 
     /// The rotation view of `server` (this entry's configured server), when it was observed.
-    pub fn view<'a>(&'a self, server: &'a LiveServer) -> Option<ServerView<'a>> {
+    pub fn view<'a>(&'a self, server: &'a LineupServer) -> Option<ServerView<'a>> {
         let observed = self.observed.as_ref()?;
         let play = self.track.as_ref().map_or(0, |t| t.play);
         Some(ServerView { number: server.number, slot_ms: self.slot_ms, playlist: &server.playlist, observed, play })
@@ -214,7 +214,7 @@ fn describe(skipped: Skipped) -> (String, String) {
 impl LiveSnapshot {
     /// The servers with a known state (polled successfully at least once) with their rotation
     /// views (learned slot, play numbers), in lineup order (by server number).
-    pub fn known<'a>(&'a self, lineup: &'a Lineup) -> Vec<(&'a LiveServer, ServerView<'a>)> {
+    pub fn known<'a>(&'a self, lineup: &'a Lineup) -> Vec<(&'a LineupServer, ServerView<'a>)> {
         lineup.servers.iter().zip(&self.servers).filter_map(|(s, l)| l.view(s).map(|v| (s, v))).collect()
     }
 }
@@ -231,7 +231,7 @@ mod tests {
     }
 
     fn lineup() -> Lineup {
-        let server = |name: &str, number: i64, playlist: Vec<i64>| LiveServer {
+        let server = |name: &str, number: i64, playlist: Vec<i64>| LineupServer {
             name: name.into(),
             number,
             difficulty: json!("white"),

@@ -143,7 +143,7 @@ impl Timetable {
 mod tests {
     use super::*;
     use crate::live::gameserver::parse;
-    use crate::live::lineup::LiveServer;
+    use crate::live::lineup::LineupServer;
     use chrono::TimeZone;
     use serde_json::json;
 
@@ -152,7 +152,7 @@ mod tests {
     }
 
     fn setup() -> (Lineup, LiveSnapshot, EventWindow) {
-        let server = |name: &str, number: i64, playlist: Vec<i64>| LiveServer {
+        let server = |name: &str, number: i64, playlist: Vec<i64>| LineupServer {
             name: name.into(),
             number,
             difficulty: json!("white"),

@@ -26,7 +26,7 @@ use super::response::{per_caller, SheetRow, LIVE};
 use super::{ApiError, AppState};
 use crate::db;
 use crate::db::maps::MapRow;
-use crate::live::lineup::LiveServer;
+use crate::live::lineup::LineupServer;
 use crate::live::rotation::{self, ServerView};
 use crate::live::schedule;
 
@@ -97,9 +97,9 @@ struct DashboardMap {
 /// them would invent a schedule.
 fn live_servers<'a>(
     state: &AppState,
-    known: &[(&'a LiveServer, ServerView<'a>)],
+    known: &[(&'a LineupServer, ServerView<'a>)],
     now: DateTime<Utc>,
-) -> Vec<(&'a LiveServer, ServerView<'a>)> {
+) -> Vec<(&'a LineupServer, ServerView<'a>)> {
     if !state.event_running(now) {
         return Vec::new();
     }
