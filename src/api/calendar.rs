@@ -16,7 +16,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -51,6 +53,14 @@ pub fn redact_path(path: &str) -> Cow<'_, str> {
     }
 }
 
+/// A calendar feed's path.
+#[derive(Serialize, ToSchema)]
+struct FeedUrl {
+    /// `/calendar/<token>.ics`, relative to the API's base URL
+    #[schema(examples("/calendar/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0.ics"))]
+    url: String,
+}
+
 fn token_hash(token: &str) -> String {
     crate::auth::sha256_hex(token)
 }
@@ -61,13 +71,13 @@ fn token_hash(token: &str) -> String {
     responses(
         Login,
         Internal,
-        (status = 200, description = "The feed's path; an earlier one stops working", body = shapes::FeedUrl),
+        (status = 200, description = "The feed's path; an earlier one stops working", body = FeedUrl),
     ))]
-async fn create(State(state): State<AppState>, User(user): User) -> Result<Json<Value>, ApiError> {
+async fn create(State(state): State<AppState>, User(user): User) -> Result<Json<FeedUrl>, ApiError> {
     let token = crate::random_secret();
     let (hash, now) = (token_hash(&token), state.clock.now().timestamp());
     state.db.run(move |c| db::calendar::put_feed(c, user.id, &hash, now)).await?;
-    Ok(Json(json!({ "url": format!("/calendar/{token}.ics") })))
+    Ok(Json(FeedUrl { url: format!("/calendar/{token}.ics") }))
 }
 
 /// Revokes the caller's feed (`"OK"` whether or not there was one).
@@ -180,19 +190,5 @@ mod tests {
         for kept in ["/calendar", "/calendar/", "/schedule", "/spreadsheet/kk"] {
             assert_eq!(redact_path(kept), kept);
         }
-    }
-}
-
-/// Answer shapes built with `json!()`, for the OpenAPI document only.
-#[allow(dead_code)]
-mod shapes {
-    use utoipa::ToSchema;
-
-    /// A calendar feed's path.
-    #[derive(ToSchema)]
-    pub struct FeedUrl {
-        /// `/calendar/<token>.ics`, relative to the API's base URL
-        #[schema(examples("/calendar/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0.ics"))]
-        pub url: String,
     }
 }

@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use chrono::Duration;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -136,14 +135,12 @@ async fn callback(
 }
 
 /// `{"linked": {"id", "name"}}`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 struct LinkedAnswer {
     linked: LinkedAccount,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 struct LinkedAccount {
     id: String,
     name: String,
@@ -214,8 +211,9 @@ fn answer(state: &AppState, headers: &HeaderMap, o: Outcome) -> Response {
         );
         return (o.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
     }
-    if let Some(l) = &o.linked {
-        return (o.status, Json(json!({"linked": {"id": l.id, "name": l.name}}))).into_response();
+    if let Some(l) = o.linked {
+        let linked = LinkedAccount { id: l.id, name: l.name };
+        return (o.status, Json(LinkedAnswer { linked })).into_response();
     }
     ApiError::Msg(o.status, o.message).into_response()
 }

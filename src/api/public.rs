@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::auth::Admin;
 use super::openapi::{AdminOnly, CachedHistory, CachedLive, Internal, TEXT};
-use super::response::{text, vary_authorization, SharedJson, HISTORY, LIVE, PRIVATE};
+use super::response::{html_text, vary_authorization, SharedJson, HISTORY, LIVE, PRIVATE};
 use super::{ApiError, ApiQuery, AppState};
 use crate::clock::local_iso;
 use crate::db;
@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         example = "nothing to see here, go awaiii"),
 ))]
 async fn index() -> Response {
-    text("nothing to see here, go awaiii")
+    html_text("nothing to see here, go awaiii")
 }
 
 /// Phase of the current event. In testing mode `?forcephase=` picks the phase.

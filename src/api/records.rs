@@ -1,20 +1,23 @@
 //! Endpoints backed by the records API: the generic `/records/…` proxy, personal bests and
 //! finish counts for the hunting pages, and the chat-bot helpers under `/event/<login>/…`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{OptionalUser, User};
 use super::input::{event_type, int_param};
 use super::openapi::{Error, Internal, Login, LoginSegment, Upstream, TEXT};
-use super::response::text;
+use super::response::html_text;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::records::{LookupError, RecordsError};
 
@@ -119,38 +122,60 @@ async fn proxy(
 /// or down: when it was fetched (RFC 3339). `Age` says the same in seconds.
 pub const STALE_HEADER: &str = "x-records-stale";
 
-/// A JSON answer of the wanted shape from the records API, or `fallback` (logged) — the
+/// A JSON answer of the wanted shape from the records API, or the empty one (logged) — the
 /// hunting page only fills its table when these succeed (frontend fact 8).
-async fn personal(
+async fn personal<T: DeserializeOwned + Default>(
     state: &AppState,
     user_id: i64,
     event: &str,
     kind: &str,
-    fallback: Value,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<T>, ApiError> {
     let t = event_type(event)?;
     let login = state.records.game_login(user_id, t).await?;
     if login.is_empty() {
-        return Ok(Json(fallback));
+        return Ok(Json(T::default()));
     }
     let segments = vec![kind.to_owned(), login.clone(), t.as_upper().to_owned()];
     match state.records.get(segments, None).await {
-        Ok(up) if up.ok() => match up.json() {
-            Some(v) if std::mem::discriminant(&v) == std::mem::discriminant(&fallback) => Ok(Json(v)),
-            _ => {
+        Ok(up) if up.ok() => match serde_json::from_str(&up.body) {
+            Ok(v) => Ok(Json(v)),
+            Err(_) => {
                 tracing::warn!("records API {kind} for {login:?}: unexpected body");
-                Ok(Json(fallback))
+                Ok(Json(T::default()))
             }
         },
         Ok(up) => {
             tracing::warn!("records API {kind} for {login:?}: status {}", up.status);
-            Ok(Json(fallback))
+            Ok(Json(T::default()))
         }
         Err(e) => {
             tracing::warn!("records API {kind} for {login:?}: {e}");
-            Ok(Json(fallback))
+            Ok(Json(T::default()))
         }
     }
+}
+
+/// Kacky id → personal best object (`score` ms, `kacky_rank`, …), as the records API sends it.
+#[derive(Serialize, Deserialize, Default, ToSchema)]
+#[serde(transparent)]
+struct Pbs(Map<String, Value>);
+
+/// `GET /fin`.
+#[derive(Serialize, ToSchema)]
+struct Finishes {
+    #[schema(value_type = i64)]
+    finishes: usize,
+    /// Kacky ids as strings
+    mapids: Vec<String>,
+}
+
+/// `GET /event/<login>/finned` as JSON: the PB objects by kacky id, or (`?list=1`) the ids.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum Finned {
+    #[schema(value_type = BTreeMap<String, Value>)]
+    Pbs(BTreeMap<i64, Value>),
+    Ids(Vec<String>),
 }
 
 /// The caller's personal bests in an event type
@@ -163,15 +188,15 @@ async fn personal(
         Login,
         Internal,
         (status = 200, description = "Kacky id → personal best, as the records API sends it (`{}` when unknown)",
-            body = shapes::Pbs, example = json!({"242": {"score": 52310, "kacky_rank": 3}})),
+            body = Pbs, example = json!({"242": {"score": 52310, "kacky_rank": 3}})),
         (status = 404, description = "Not an event type (the JSON string \"404 Error: bad path\")", body = Error),
     ))]
 async fn pb(
     State(state): State<AppState>,
     User(user): User,
     ApiPath(event): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    personal(&state, user.id, &event, "pb", json!({})).await
+) -> Result<Json<Pbs>, ApiError> {
+    personal(&state, user.id, &event, "pb").await
 }
 
 /// The caller's finish counts per edition of an event type
@@ -190,8 +215,8 @@ async fn performance(
     State(state): State<AppState>,
     User(user): User,
     ApiPath(event): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    personal(&state, user.id, &event, "performance", json!([])).await
+) -> Result<Json<Vec<Value>>, ApiError> {
+    personal(&state, user.id, &event, "performance").await
 }
 
 /// How many maps of the current event the caller has finished
@@ -201,19 +226,19 @@ async fn performance(
     responses(
         Upstream,
         Internal,
-        (status = 200, description = "The finished maps", body = shapes::Finishes),
+        (status = 200, description = "The finished maps", body = Finishes),
         (status = 400, description = "The caller's game login is `.` or `..`", body = Error),
     ))]
-async fn fin(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Json<Value>, ApiError> {
-    let none = Json(json!({ "finishes": 0, "mapids": [] }));
+async fn fin(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> Result<Json<Finishes>, ApiError> {
+    let none = Json(Finishes { finishes: 0, mapids: Vec::new() });
     let Some(user) = user else { return Ok(none) };
     let login = state.records.game_login(user.id, state.settings.eventtype).await?;
     if login.is_empty() {
         return Ok(none);
     }
     let pbs = state.records.finished_pbs(&login).await?;
-    let ids: Vec<String> = pbs.keys().map(i64::to_string).collect();
-    Ok(Json(json!({ "finishes": ids.len(), "mapids": ids })))
+    let mapids: Vec<String> = pbs.keys().map(i64::to_string).collect();
+    Ok(Json(Finishes { finishes: mapids.len(), mapids }))
 }
 
 fn joined<T: ToString>(items: impl Iterator<Item = T>) -> String {
@@ -235,7 +260,7 @@ fn joined<T: ToString>(items: impl Iterator<Item = T>) -> String {
         Upstream,
         Internal,
         (status = 200, description = "Kacky id → personal best, the ids, or text", content(
-            (shapes::Finned = "application/json"),
+            (Finned = "application/json"),
             (String = TEXT, example = "12, 15, 242"),
         )),
         LoginSegment,
@@ -248,17 +273,16 @@ async fn finned(
     let pbs = state.records.finished_pbs(&login).await?;
     let field = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
     Ok(match q.get("string").map(String::as_str) {
-        Some("ids") => text(joined(pbs.keys())),
-        Some("ranks") => text(joined(pbs.iter().map(|(id, v)| format!("{id} ({})", field(v, "kacky_rank"))))),
-        Some("scores") => text(joined(pbs.iter().map(|(id, v)| {
+        Some("ids") => html_text(joined(pbs.keys())),
+        Some("ranks") => html_text(joined(pbs.iter().map(|(id, v)| format!("{id} ({})", field(v, "kacky_rank"))))),
+        Some("scores") => html_text(joined(pbs.iter().map(|(id, v)| {
             let ms = field(v, "score").as_f64().unwrap_or(0.0);
             format!("{id} ({:?}s)", ms / 1000.0)
         }))),
         _ if int_param(&q, "list") == Some(1) => {
-            Json(pbs.keys().map(i64::to_string).collect::<Vec<_>>()).into_response()
+            Json(Finned::Ids(pbs.keys().map(i64::to_string).collect())).into_response()
         }
-        _ => Json(Value::Object(pbs.into_iter().map(|(id, v)| (id.to_string(), v)).collect::<Map<_, _>>()))
-            .into_response(),
+        _ => Json(Finned::Pbs(pbs)).into_response(),
     })
 }
 
@@ -285,35 +309,5 @@ async fn unfinned(
 ) -> Result<Response, ApiError> {
     let ids = state.records.unfinned_ids(&login).await?;
     let as_text = int_param(&q, "string").is_some_and(|n| n != 0);
-    Ok(if as_text { text(joined(ids.iter())) } else { Json(ids).into_response() })
-}
-
-/// Answer shapes that the handlers build with `json!()` or pass through, for the OpenAPI
-/// document only.
-#[allow(dead_code)]
-mod shapes {
-    use std::collections::BTreeMap;
-
-    use serde_json::Value;
-    use utoipa::ToSchema;
-
-    /// Kacky id → personal best object (`score` ms, `kacky_rank`, …), as the records API sends it.
-    #[derive(ToSchema)]
-    pub struct Pbs(BTreeMap<String, Value>);
-
-    /// `GET /fin`.
-    #[derive(ToSchema)]
-    pub struct Finishes {
-        pub finishes: i64,
-        /// Kacky ids as strings
-        pub mapids: Vec<String>,
-    }
-
-    /// `GET /event/<login>/finned` as JSON: the PB objects by kacky id, or (`?list=1`) the ids.
-    #[derive(ToSchema)]
-    #[serde(untagged)]
-    pub enum Finned {
-        Pbs(BTreeMap<String, Value>),
-        Ids(Vec<String>),
-    }
+    Ok(if as_text { html_text(joined(ids.iter())) } else { Json(ids).into_response() })
 }

@@ -1,6 +1,6 @@
-//! Answers shared by several handler modules: the old plain answers (`"OK"`, text bodies),
-//! pre-serialized JSON bodies, and the sheet row that `/spreadsheet…`, `/mapinfo` and the live
-//! `/spreadsheet` all send. Handler modules import from here, never from each other.
+//! Answers shared by several handler modules: the old plain answers (`"OK"`, text bodies sent as
+//! `text/html`), pre-serialized JSON bodies, and the sheet row that `/spreadsheet…`, `/mapinfo`
+//! and the live `/spreadsheet` all send. Handler modules import from here, never from each other.
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -18,9 +18,10 @@ pub fn ok() -> Json<Value> {
     Json(json!("OK"))
 }
 
-/// A plain-text answer with the old content type (chat-bot endpoints, `/`).
-pub fn text(body: impl Into<String>) -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body.into()).into_response()
+/// A plain-text answer sent as `text/html`, the content type the old backend gave its chat-bot
+/// texts and `/` (bots and frontends still expect it; [`super::openapi::TEXT`]).
+pub fn html_text(body: impl Into<String>) -> Response {
+    ([(header::CONTENT_TYPE, super::openapi::TEXT)], body.into()).into_response()
 }
 
 /// An already serialized JSON body as a response.
@@ -130,10 +131,10 @@ pub struct SheetRow {
     pub rating: i64,
     /// Live `/spreadsheet` only: the server that plays the map next (`null`: none known)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<i64>,
+    pub server: Option<Option<i64>>,
     /// Live `/spreadsheet` only: whole minutes until it comes up (`null`: none known)
     #[serde(rename = "upcomingIn", skip_serializing_if = "Option::is_none")]
-    pub upcoming_in: Option<i64>,
+    pub upcoming_in: Option<Option<i64>>,
     /// `""` or e.g. `"[v2]"`
     pub version: String,
     /// Login or plain nickname of the world record holder (`""`: none)

@@ -43,10 +43,31 @@ pub enum DbError {
     Pool(#[from] r2d2::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] refinery::Error),
-    #[error("seed data is broken: {0}")]
-    Seed(String),
+    /// `PRAGMA foreign_key_check` found a row the migrations left pointing nowhere (they run
+    /// with foreign keys off); the server does not start on such a database.
+    #[error("after the migrations, {row} points at a missing row")]
+    Integrity { row: String },
+    /// The database file's directory could not be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A CSV file of the embedded history does not parse (caught by the tests, never in a
+    /// released binary).
+    #[error("seed data is broken: {file}: {source}")]
+    Seed {
+        file: String,
+        #[source]
+        source: csv::Error,
+    },
+    /// A CSV file of the history is not in the binary (in debug builds `rust-embed` reads
+    /// `seed/` from the disk, so a missing file shows here).
+    #[error("seed data is broken: {file} is not embedded")]
+    SeedMissing { file: String },
     #[error("background task failed: {0}")]
-    Join(String),
+    Join(#[from] tokio::task::JoinError),
     /// servers.yaml does not fit the database (a playlist names a map the current event lacks);
     /// `main` exits with code 2 as for every configuration problem.
     #[error("{0}")]
@@ -86,8 +107,7 @@ impl Db {
     /// Opens (creating if needed) the database file and builds the pool.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| DbError::Seed(format!("cannot create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir { path: parent.to_owned(), source })?;
         }
         enable_wal(path)?;
         let manager = SqliteConnectionManager::file(path).with_init(init_connection);
@@ -119,8 +139,7 @@ impl Db {
             let mut conn = pool.get()?;
             f(&mut conn).map_err(Into::into)
         })
-        .await
-        .map_err(|e| DbError::Join(e.to_string()))?
+        .await?
     }
 
     /// Applies pending migrations; returns the schema version afterwards.
@@ -142,7 +161,7 @@ impl Db {
                 })
                 .optional()?;
             match broken {
-                Some(row) => Err(DbError::Seed(format!("after the migrations, {row} points at a missing row"))),
+                Some(row) => Err(DbError::Integrity { row }),
                 None => Ok(()),
             }
         });

@@ -64,11 +64,11 @@ struct MappingRow {
 }
 
 fn rows<T: DeserializeOwned>(file: &str) -> Result<Vec<T>, DbError> {
-    let data = SeedFiles::get(file).ok_or_else(|| DbError::Seed(format!("{file} is not embedded")))?;
+    let data = SeedFiles::get(file).ok_or_else(|| DbError::SeedMissing { file: file.to_owned() })?;
     csv::Reader::from_reader(data.data.as_ref())
         .deserialize()
         .collect::<Result<Vec<T>, _>>()
-        .map_err(|e| DbError::Seed(format!("{file}: {e}")))
+        .map_err(|source| DbError::Seed { file: file.to_owned(), source })
 }
 
 /// `\N` marks NULL in the mapping file (an empty field is an empty string).

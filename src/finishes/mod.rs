@@ -20,8 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
+use utoipa::ToSchema;
 
 use crate::clock::rfc3339;
 use crate::domain::{EventType, FinishItem};
@@ -192,30 +193,77 @@ impl Finishes {
 
     /// The `finishes` part of `/healthz` (never the webhook URL); `pending` is the number of
     /// happenings waiting for Discord.
-    pub fn health_json(&self, now: DateTime<Utc>, pending: i64) -> Value {
+    pub fn health_report(&self, now: DateTime<Utc>, pending: i64) -> FinishesHealth {
         let (finish, wr) = self.worst_case();
-        let requests = self.requests_last_minute(now);
+        let requests_last_minute = self.requests_last_minute(now);
         let h = self.health().clone();
         let err = |e: &Option<(DateTime<Utc>, String)>| e.as_ref().map(|(_, m)| m.clone());
         let err_at = |e: &Option<(DateTime<Utc>, String)>| e.as_ref().map(|(t, _)| rfc3339(*t));
-        json!({
-            "running": h.running,
-            "following": h.players,
-            "wr_maps": h.maps,
-            "rate_per_min": self.inner.rate_per_min,
-            "requests_last_minute": requests,
-            "worst_case_delay_s": {"finish": finish.as_secs(), "wr": wr.as_secs()},
-            "last_poll": h.last_poll.map(rfc3339),
-            "last_ok": h.last_ok.map(rfc3339),
-            "last_error": err(&h.last_error),
-            "last_error_at": err_at(&h.last_error),
-            "discord": {
-                "enabled": self.inner.to_discord,
-                "pending": pending,
-                "last_sent": h.discord_sent.map(rfc3339),
-                "last_error": err(&h.discord_error),
-                "last_error_at": err_at(&h.discord_error),
+        FinishesHealth {
+            running: h.running,
+            following: h.players,
+            wr_maps: h.maps,
+            rate_per_min: self.inner.rate_per_min,
+            requests_last_minute,
+            worst_case_delay_s: WorstCase { finish: finish.as_secs(), wr: wr.as_secs() },
+            last_poll: h.last_poll.map(rfc3339),
+            last_ok: h.last_ok.map(rfc3339),
+            last_error: err(&h.last_error),
+            last_error_at: err_at(&h.last_error),
+            discord: FinishDiscordHealth {
+                enabled: self.inner.to_discord,
+                pending,
+                last_sent: h.discord_sent.map(rfc3339),
+                last_error: err(&h.discord_error),
+                last_error_at: err_at(&h.discord_error),
             },
-        })
+        }
     }
+}
+
+/// The finish follower and its Discord poster (never the webhook URL).
+#[derive(Serialize, ToSchema)]
+pub struct FinishesHealth {
+    /// Whether the follower is polling (the event window is open)
+    pub running: bool,
+    /// Players in its current walk (opted-in accounts and the admin's list)
+    #[schema(value_type = i64)]
+    pub following: usize,
+    /// Maps whose world record it looks up (KR only)
+    #[schema(value_type = i64)]
+    pub wr_maps: usize,
+    /// `records_rate_per_min`: requests a minute at most, in all
+    #[schema(value_type = i64)]
+    pub rate_per_min: u32,
+    /// Requests sent in the last minute
+    #[schema(value_type = i64)]
+    pub requests_last_minute: usize,
+    /// The longest a finish or a world record waits before its poll, at this rate and these
+    /// queue sizes (plus a request's 5 s timeout)
+    pub worst_case_delay_s: WorstCase,
+    pub last_poll: Option<String>,
+    pub last_ok: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub discord: FinishDiscordHealth,
+}
+
+/// Worst-case delays in seconds.
+#[derive(Serialize, ToSchema)]
+pub struct WorstCase {
+    #[schema(value_type = i64)]
+    pub finish: u64,
+    #[schema(value_type = i64)]
+    pub wr: u64,
+}
+
+/// The finish webhook.
+#[derive(Serialize, ToSchema)]
+pub struct FinishDiscordHealth {
+    pub enabled: bool,
+    /// Happenings waiting to be posted
+    pub pending: i64,
+    pub last_sent: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
 }

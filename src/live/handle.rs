@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
 use tokio::sync::watch;
+use utoipa::ToSchema;
 
 use super::lineup::Lineup;
 use super::slots::Track;
@@ -141,28 +142,59 @@ impl Live {
     /// The `gameserver` part of `/healthz`: when the last poll ran, its error, and per server
     /// the age of its last good state, why the last answer had nothing for it, and the slot
     /// learned so far (with the change time and how many changes it was learned from).
-    pub fn health(&self, now: DateTime<Utc>) -> Value {
+    pub fn health(&self, now: DateTime<Utc>) -> GameserverHealth {
         let snap = self.snapshot();
         let iso = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
-        let servers: Vec<Value> = self
+        let servers = self
             .lineup()
             .servers
             .iter()
             .zip(&snap.servers)
-            .map(|(server, live)| {
-                let age = live.observed.as_ref().map(|o| now.signed_duration_since(o.at).num_seconds().max(0));
-                let changes_seen = live.track.as_ref().map_or(0, |t| t.changes_ms.len());
-                json!({"name": server.name, "number": server.number, "age_s": age, "last_error": live.last_error,
-                       "slot_s": live.slot_ms as f64 / 1000.0, "change_s": live.change_ms as f64 / 1000.0,
-                       "changes_seen": changes_seen})
+            .map(|(server, live)| ServerHealth {
+                name: server.name.clone(),
+                number: server.number,
+                age_s: live.observed.as_ref().map(|o| now.signed_duration_since(o.at).num_seconds().max(0)),
+                last_error: live.last_error.clone(),
+                slot_s: live.slot_ms as f64 / 1000.0,
+                change_s: live.change_ms as f64 / 1000.0,
+                changes_seen: live.track.as_ref().map_or(0, |t| t.changes_ms.len()),
             })
             .collect();
-        json!({
-            "source": self.inner.source.describe(),
-            "last_poll": iso(snap.last_poll),
-            "last_ok": iso(snap.last_ok),
-            "last_error": snap.last_error,
-            "servers": servers,
-        })
+        GameserverHealth {
+            source: self.inner.source.describe(),
+            last_poll: iso(snap.last_poll),
+            last_ok: iso(snap.last_ok),
+            last_error: snap.last_error.clone(),
+            servers,
+        }
     }
+}
+
+/// The game-server polls.
+#[derive(Serialize, ToSchema)]
+pub struct GameserverHealth {
+    /// Where the states come from (the API URL, or the simulated servers of testing mode)
+    pub source: String,
+    pub last_poll: Option<String>,
+    pub last_ok: Option<String>,
+    pub last_error: Option<String>,
+    pub servers: Vec<ServerHealth>,
+}
+
+/// One configured server.
+#[derive(Serialize, ToSchema)]
+pub struct ServerHealth {
+    pub name: String,
+    pub number: i64,
+    /// Seconds since its last good state (`null`: none yet)
+    pub age_s: Option<i64>,
+    /// Why the last answer had nothing for it
+    pub last_error: Option<String>,
+    /// The learned slot: time limit plus change time, seconds
+    pub slot_s: f64,
+    /// The learned change time between maps, seconds
+    pub change_s: f64,
+    /// How many map changes it was learned from
+    #[schema(value_type = i64)]
+    pub changes_seen: usize,
 }

@@ -28,7 +28,7 @@ pub mod source;
 pub mod state;
 pub mod timetable;
 
-pub use handle::Live;
+pub use handle::{GameserverHealth, Live};
 pub use lineup::Lineup;
 pub use poller::{poll_now, PollerGuard};
 pub use state::LiveSnapshot;

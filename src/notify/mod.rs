@@ -35,10 +35,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
+use utoipa::ToSchema;
 
 use crate::clock::rfc3339;
 use crate::db::{self, Db, DbError};
@@ -138,16 +140,27 @@ impl Notifier {
     }
 
     /// The `notifier` part of `/healthz` (never the webhook URL).
-    pub fn health(&self) -> Value {
+    pub fn health(&self) -> NotifierHealth {
         let h = self.inner.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        json!({
-            "enabled": self.enabled(),
-            "last_sent": h.last_sent.map(rfc3339),
-            "pending": self.pending(),
-            "last_error": h.last_error.as_ref().map(|(_, e)| e.clone()),
-            "last_error_at": h.last_error.map(|(t, _)| rfc3339(t)),
-        })
+        NotifierHealth {
+            enabled: self.enabled(),
+            last_sent: h.last_sent.map(rfc3339),
+            pending: self.pending(),
+            last_error: h.last_error.as_ref().map(|(_, e)| e.clone()),
+            last_error_at: h.last_error.map(|(t, _)| rfc3339(t)),
+        }
     }
+}
+
+/// The alarm notifier (never the webhook URL).
+#[derive(Serialize, ToSchema)]
+pub struct NotifierHealth {
+    pub enabled: bool,
+    pub last_sent: Option<String>,
+    #[schema(value_type = i64)]
+    pub pending: usize,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
 }
 
 /// Owns the planner task; dropping it stops the planning (deliveries under way finish).

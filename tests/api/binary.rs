@@ -165,6 +165,24 @@ fn old_style_env_paths_and_env_overrides() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.yaml: file not found"));
 }
 
+/// Keys a file does not declare are logged and ignored: the old system's as accepted for
+/// compatibility, others as unknown. A `KACKY_*` variable that is no key is silent.
+#[test]
+fn unknown_keys_are_reported_and_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "config.yaml", "eventtype: KK\nworkers: 4\ncolour: red\n");
+    write(dir.path(), "secrets.yaml", "jwt_secret: x\ndbpwd: y\nport: 1\n");
+    let out = command(dir.path()).env("KACKY_NOT_A_KEY", "1").arg("check-config").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("config.yaml: unknown key `colour` ignored"), "{stdout}");
+    assert!(stdout.contains("config.yaml: key `workers` is accepted for compatibility and ignored"), "{stdout}");
+    assert!(stdout.contains("secrets.yaml: key `dbpwd` is accepted for compatibility and ignored"), "{stdout}");
+    assert!(stdout.contains("secrets.yaml: unknown key `port` ignored"), "a key of the other file: {stdout}");
+    assert!(!stdout.contains("not_a_key"), "{stdout}");
+    assert!(stdout.contains("event: KK4"), "{stdout}");
+}
+
 #[test]
 fn migrate_command_creates_and_seeds_the_database() {
     let dir = tempfile::tempdir().unwrap();

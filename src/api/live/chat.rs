@@ -2,22 +2,35 @@
 //! map runs next) and `/event/<login>/nextunfinned` (a player's unfinished maps that come up
 //! soonest). They project the same snapshot as the dashboard.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::shapes;
 use super::{comptime_left, live_servers, time_left};
 use crate::api::input::int_param;
 use crate::api::openapi::{Error, Internal, LoginSegment, Upstream, TEXT};
-use crate::api::response::text;
+use crate::api::response::html_text;
 use crate::api::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::db;
 use crate::live::rotation::{self, ServerView};
 use crate::live::schedule;
+
+/// `/event/<login>/nextunfinned`: kacky id → where and when.
+#[derive(Serialize, ToSchema)]
+#[schema(value_type = BTreeMap<String, NextSlot>)]
+struct NextUnfinned(BTreeMap<i64, NextSlot>);
+
+#[derive(Serialize, ToSchema)]
+struct NextSlot {
+    server: i64,
+    /// Whole minutes
+    #[serde(rename = "upcomingIn")]
+    upcoming_in: i64,
+}
 
 /// `GET /event/<login>/nextunfinned`: the player's unfinished maps of the current event that
 /// come up soonest (all with the same minimum wait). `?simochat=1` → one line of text for chat.
@@ -33,7 +46,7 @@ use crate::live::schedule;
         Upstream,
         Internal,
         (status = 200, description = "Kacky id → where and in how many minutes (`{}`: none scheduled), or text", content(
-            (shapes::NextUnfinned = "application/json"),
+            (NextUnfinned = "application/json"),
             (String = TEXT, example = "Next unfinished map in 4 minutes: 242 (Server 3)"),
         )),
         LoginSegment,
@@ -45,7 +58,7 @@ pub(super) async fn nextunfinned(
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
     if !state.event_running(now) {
-        return Ok(text("Competition Over"));
+        return Ok(html_text("Competition Over"));
     }
     let unfinished = state.records.unfinned_ids(&login).await?;
     let snapshot = state.live.snapshot();
@@ -60,14 +73,53 @@ pub(super) async fn nextunfinned(
     let next: Vec<&(i64, i64, i64)> = scheduled.iter().filter(|&&(_, _, m)| Some(m) == best).collect();
     let simochat = int_param(&q, "simochat").is_some_and(|v| v != 0);
     if simochat {
-        let Some(minutes) = best else { return Ok(text("No unfinished map is scheduled")) };
+        let Some(minutes) = best else { return Ok(html_text("No unfinished map is scheduled")) };
         let list: Vec<String> = next.iter().map(|(id, server, _)| format!("{id} (Server {server})")).collect();
         let noun = if next.len() > 1 { "maps" } else { "map" };
-        return Ok(text(format!("Next unfinished {noun} in {minutes} minutes: {}", list.join(", "))));
+        return Ok(html_text(format!("Next unfinished {noun} in {minutes} minutes: {}", list.join(", "))));
     }
-    let body: Map<String, Value> =
-        next.iter().map(|(id, server, m)| (id.to_string(), json!({"server": server, "upcomingIn": m}))).collect();
-    Ok(Json(body).into_response())
+    let slots = next.iter().map(|&&(id, server, upcoming_in)| (id, NextSlot { server, upcoming_in }));
+    Ok(Json(NextUnfinned(slots.collect())).into_response())
+}
+
+/// `/event/nextrun/<id>`: one key, the kacky id, with where and when (`null`s when no known
+/// server plays it), plus `currentlyRunning` (the number of the server running the map now,
+/// or `false`) and, while it runs, `timeLeft`/`timeLimit`.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"75": {"server": 3, "upcomingIn": 0}, "currentlyRunning": 3, "timeLeft": 312,
+    "timeLimit": 10}))]
+struct NextRun {
+    #[serde(flatten)]
+    slot: BTreeMap<String, RunSlot>,
+    #[serde(rename = "currentlyRunning")]
+    #[schema(inline)]
+    currently_running: Running,
+    /// While it runs: seconds left
+    #[serde(rename = "timeLeft", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    time_left: Option<i64>,
+    /// While it runs: minutes per map on that server
+    #[serde(rename = "timeLimit", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    time_limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum Running {
+    No(bool),
+    Server(i64),
+}
+
+/// Where and when a map runs next (`null`: no known server plays it).
+#[derive(Serialize, ToSchema)]
+struct RunSlot {
+    #[schema(required = true)]
+    server: Option<i64>,
+    /// Whole minutes
+    #[serde(rename = "upcomingIn")]
+    #[schema(required = true)]
+    upcoming_in: Option<i64>,
 }
 
 /// `?version=` is accepted for compatibility (the old backend answered 500 whenever it was
@@ -97,7 +149,7 @@ fn check_version(q: &HashMap<String, String>) -> Result<(), ApiError> {
     responses(
         Internal,
         (status = 200, description = "Where and when, or text", content(
-            (shapes::NextRun = "application/json"),
+            (NextRun = "application/json"),
             (String = TEXT, example = "Competition Over"),
         )),
         (status = 400, description = "The id is not an integer, or `version` is over 32 characters or has control \
@@ -122,29 +174,32 @@ pub(super) async fn nextrun(
     }
     let now = state.clock.now();
     if comptime_left(&state, now) <= 0 {
-        return Ok(text("Competition Over"));
+        return Ok(html_text("Competition Over"));
     }
     let snapshot = state.live.snapshot();
     let known = snapshot.known(state.live.lineup());
     let servers = live_servers(&state, &known, now);
     let views: Vec<ServerView> = servers.iter().map(|(_, v)| *v).collect();
-    let mut body = Map::new();
+    let slot = |server, upcoming_in| BTreeMap::from([(id.to_string(), RunSlot { server, upcoming_in })]);
     let Some((number, wait)) = rotation::earliest(&views, id, now) else {
-        body.insert(id.to_string(), json!({"server": null, "upcomingIn": null}));
-        body.insert("currentlyRunning".into(), json!(false));
+        let body = NextRun {
+            slot: slot(None, None),
+            currently_running: Running::No(false),
+            time_left: None,
+            time_limit: None,
+        };
         return Ok(Json(body).into_response());
     };
-    body.insert(id.to_string(), json!({"server": number, "upcomingIn": rotation::minutes(wait)}));
-    let running = servers.iter().find(|(s, _)| wait == 0 && s.number == number);
-    match running {
-        Some((server, view)) => {
-            body.insert("currentlyRunning".into(), json!(number));
-            body.insert("timeLeft".into(), json!(time_left(view, now)));
-            body.insert("timeLimit".into(), json!(server.timelimit_min));
-        }
-        None => {
-            body.insert("currentlyRunning".into(), json!(false));
-        }
+    let mut body = NextRun {
+        slot: slot(Some(number), Some(rotation::minutes(wait))),
+        currently_running: Running::No(false),
+        time_left: None,
+        time_limit: None,
+    };
+    if let Some((server, view)) = servers.iter().find(|(s, _)| wait == 0 && s.number == number) {
+        body.currently_running = Running::Server(number);
+        body.time_left = Some(time_left(view, now));
+        body.time_limit = Some(server.timelimit_min);
     }
     Ok(Json(body).into_response())
 }

@@ -15,7 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,7 +31,6 @@ use crate::live::rotation::{self, ServerView};
 use crate::live::schedule;
 
 mod chat;
-mod shapes;
 
 use chat::{__path_nextrun, __path_nextunfinned, nextrun, nextunfinned};
 
@@ -215,31 +214,15 @@ async fn build_dashboard(
     Ok(Dashboard { comptime_left, servers })
 }
 
-/// One `/spreadsheet` row: a sheet row plus `server`/`upcomingIn`, both `null` when no known
-/// server plays the map (the old backend answered 500 for the whole sheet then, BUG-5).
-#[derive(Serialize)]
-#[serde(untagged)]
-enum ScheduleRow {
-    Known(SheetRow),
-    Unknown(Map<String, Value>),
-}
-
-fn schedule_row(m: MapRow, runs: &HashMap<i64, (i64, i64)>) -> ScheduleRow {
+/// One `/spreadsheet` row while the event runs: a sheet row plus `server`/`upcomingIn`, both
+/// `null` when no known server plays the map (the old backend answered 500 for the whole sheet
+/// then, BUG-5).
+fn schedule_row(m: MapRow, runs: &HashMap<i64, (i64, i64)>) -> SheetRow {
     let mut row = SheetRow::from_map(m, false);
-    if let Some(&(server, wait)) = runs.get(&row.kacky_id) {
-        row.server = Some(server);
-        row.upcoming_in = Some(rotation::minutes(wait));
-        return ScheduleRow::Known(row);
-    }
-    match serde_json::to_value(&row) {
-        Ok(Value::Object(mut fields)) => {
-            fields.insert("server".into(), Value::Null);
-            fields.insert("upcomingIn".into(), Value::Null);
-            fields.sort_keys();
-            ScheduleRow::Unknown(fields)
-        }
-        _ => ScheduleRow::Known(row),
-    }
+    let run = runs.get(&row.kacky_id);
+    row.server = Some(run.map(|&(server, _)| server));
+    row.upcoming_in = Some(run.map(|&(_, wait)| rotation::minutes(wait)));
+    row
 }
 
 /// `GET /spreadsheet`: the current event's sheet with, for every map, the server that plays
@@ -271,22 +254,14 @@ async fn schedule(
         .answer(key, || async move {
             let rows = current_sheet(state, user.as_ref()).await?;
             if !state.event_running(now) {
-                return Ok(ScheduleBody::Plain(rows.iter().map(|m| SheetRow::from_map(m.clone(), false)).collect()));
+                return Ok(rows.iter().map(|m| SheetRow::from_map(m.clone(), false)).collect::<Vec<_>>());
             }
             let snapshot = state.live.snapshot();
             let known = snapshot.known(state.live.lineup());
             let views: Vec<ServerView> = live_servers(state, &known, now).into_iter().map(|(_, v)| v).collect();
             let runs = schedule::next_runs(&views, now);
-            Ok(ScheduleBody::Live(rows.iter().map(|m| schedule_row(m.clone(), &runs)).collect()))
+            Ok(rows.iter().map(|m| schedule_row(m.clone(), &runs)).collect())
         })
         .await?;
     Ok(per_caller(&body, &headers, uid.is_some(), LIVE))
-}
-
-/// `/spreadsheet` rows with or without the live columns.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum ScheduleBody {
-    Plain(Vec<SheetRow>),
-    Live(Vec<ScheduleRow>),
 }
