@@ -65,6 +65,16 @@ impl HashPool {
         self.workers.run_blocking(Kind::NewPassword.level(), f).ok()
     }
 
+    /// How many hashing threads there are.
+    pub fn threads(&self) -> usize {
+        self.workers.threads()
+    }
+
+    /// Hashes never computed because the request had gone before its turn came.
+    pub fn skipped(&self) -> u64 {
+        self.workers.skipped()
+    }
+
     /// Jobs waiting (not running) in `kind`'s queue.
     pub fn queued(&self, kind: Kind) -> usize {
         self.workers.queued(kind.level())

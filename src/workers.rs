@@ -13,7 +13,7 @@
 //! Threads end when the pool is dropped, after the job they are running.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -59,6 +59,8 @@ struct Shared {
     queues: Mutex<Queues>,
     ready: Condvar,
     capacities: Vec<usize>,
+    /// Jobs dropped unrun because their caller had stopped waiting.
+    skipped: AtomicU64,
 }
 
 impl Shared {
@@ -78,6 +80,7 @@ impl Shared {
                     if entry.wanted() {
                         return Some(entry.job);
                     }
+                    self.skipped.fetch_add(1, Ordering::Relaxed);
                 }
             }
             q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
@@ -100,6 +103,7 @@ impl Workers {
             queues: Mutex::new(Queues { levels: capacities.iter().map(|_| VecDeque::new()).collect(), closed: false }),
             ready: Condvar::new(),
             capacities: capacities.to_vec(),
+            skipped: AtomicU64::new(0),
         });
         let mut started = 0;
         for i in 0..threads.max(1) {
@@ -126,7 +130,9 @@ impl Workers {
         let capacity = self.shared.capacities.get(level).copied().unwrap_or(0);
         let queue = q.levels.get_mut(level).ok_or(RunError::Full)?;
         if queue.len() >= capacity {
+            let before = queue.len();
             queue.retain(Entry::wanted);
+            self.shared.skipped.fetch_add((before - queue.len()) as u64, Ordering::Relaxed);
         }
         if queue.len() >= capacity {
             return Err(RunError::Full);
@@ -169,6 +175,17 @@ impl Workers {
         });
         self.submit(level, job, Arc::default())?;
         rx.recv().map_err(|_| RunError::Gone)
+    }
+
+    /// How many threads run the jobs.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Jobs dropped unrun so far because their caller had stopped waiting: what a flood of
+    /// abandoned requests cost (nothing but their place in the queue).
+    pub fn skipped(&self) -> u64 {
+        self.shared.skipped.load(Ordering::Relaxed)
     }
 
     /// Jobs waiting at `level` and still wanted (not counting running ones).

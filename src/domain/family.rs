@@ -18,7 +18,7 @@ impl Game {
     /// The game's own link that opens the game on a server, with `{login}` standing for the
     /// server's account (`server_login` in servers.yaml). TMNF registers `tmtp://`, Trackmania
     /// (2020) `trackmania://` (its dedicated server prints this link when it is online). Used
-    /// as the demo's `join_url_template` and in the README.
+    /// as the demo's `join_url_template` and in docs/CONFIGURATION.md.
     pub const fn join_template(self) -> &'static str {
         match self {
             Self::Tmnf => "tmtp://#join={login}",

@@ -9,7 +9,7 @@
 //! poll) is filled in at scrape time instead of being tracked at every change.
 //!
 //! Metric names live in [`names`]; add a new one there, describe it in `describe_all`, give it a
-//! function here, and list it in the README's metrics table. Label values are always from a
+//! function here, and list it in the metrics table of docs/OPERATIONS.md. Label values are always from a
 //! closed set (route templates, status codes, outcome words, configured server names), never
 //! from request input, so a client cannot grow the number of series.
 
@@ -24,7 +24,7 @@ mod serve;
 
 pub use serve::{handle, router, serve};
 
-/// Every metric's name, in one place (the README's metrics table and the Grafana dashboard use
+/// Every metric's name, in one place (the metrics table in docs/OPERATIONS.md and the Grafana dashboard use
 /// the same names).
 pub mod names {
     /// Counter: answered requests by `route` template, `method` and `status`.

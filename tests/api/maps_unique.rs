@@ -116,7 +116,7 @@ async fn after_the_merge_an_overwrite_changes_the_map_the_sheet_shows() {
 }
 
 /// An import cannot bring the duplicates back: a dump repeating a map stops at that line and
-/// writes nothing (see the README on the import).
+/// writes nothing (see docs/MIGRATING.md on the import).
 #[test]
 fn an_import_repeating_a_map_stops_at_its_line() {
     let dir = tempfile::tempdir().unwrap();
