@@ -40,9 +40,9 @@ pub const WRITER: &str = "writer";
 pub const TEXT: &str = "text/html; charset=utf-8";
 
 const DESCRIPTION: &str = "The HTTP API of kacky-backend, the backend of the Kacky event website \
-(Kackiest Kacky on TMNF, Kacky Reloaded on TM2020). It keeps the old Flask backend's paths, JSON \
-shapes and status codes; see the README's API section and docs/COMPATIBILITY.md in the repository \
-for every endpoint and every deliberate difference.\n\n\
+(Kackiest Kacky on TMNF; Kacky Reloaded and Kacky Remixed on TM2020). It keeps the old Flask \
+backend's paths, JSON shapes and status codes; see docs/API.md (linked from the README) and \
+docs/COMPATIBILITY.md in the repository for every endpoint and every deliberate difference.\n\n\
 Conventions: error answers are JSON, either `{\"msg\": \"…\"}` naming the problem or, where the old \
 backend had a defined answer, a JSON string such as `\"Conflict\"` (schema `Error`). Success answers \
 are JSON too (`\"OK\"` where the old backend answered that), except the chat-bot text answers \
