@@ -6,33 +6,44 @@
 //!
 //! A tour, following a request:
 //! - [`config`] reads the three YAML files of the old system (plus `KACKY_*` overrides) into
-//!   [`config::Settings`]; every key is declared once; with no files at all it yields a demo.
+//!   [`config::Settings`]. Each key is declared once, as a field of its file's serde struct
+//!   (`config/files.rs`, with its default and its lenient reader from `config/values.rs`);
+//!   unknown keys are reported, and every error names the file, the key and what was expected.
+//!   servers.yaml is [`config::Servers`]. With no files at all it yields a demo.
 //! - [`domain`] holds the types every layer shares (event type, edition, kacky id, difficulty,
 //!   user name, password rule), parsed once at the edge and trusted past it, and describes each
 //!   event family once ([`domain::FAMILIES`]: KK, KR, KX; code, name, game, records API or not).
 //! - [`prepare`] opens the database ([`db::Db`]: r2d2 pool, pragmas), applies the embedded
 //!   migrations and loads the embedded history seed ([`db::seed`]) into an empty database.
 //!   All SQL lives below [`db`], one module per aggregate; [`db::history`] writes events, maps
-//!   and world records for the seed, the import and the admin upload alike.
+//!   and world records for the seed, the import and the admin upload alike; a
+//!   [`db::DbError`] names what failed (SQLite, pool, migration, integrity, directory, seed).
 //! - [`api::router`] holds the route table; every handler carries its `#[utoipa::path]`
 //!   annotation, its module registers it with `utoipa_axum::routes!`, and the document they make
 //!   up is served at `/openapi.json` ([`api::openapi`]). Infrastructure shared by the handler
 //!   modules sits in `api/{state,error,response,input,auth,sessions,cache,streams}.rs`:
 //!   [`api::AppState`], one [`api::ApiError`] for every failure (429s, 503s and auth rejections
-//!   included), the auth extractors with their in-memory token checks, the answer cache, the
-//!   admission of `/live` streams ([`api::streams`]: in all and per client).
-//!   Handler modules import none of each other. Each request body is one struct that serde
-//!   reads as the old frontends send it (`api/input.rs`: lenient field readers, the old 400
-//!   messages naming the key) and that documents the body; `TryFrom` turns it into domain types.
-//!   They call `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON in the
-//!   old shapes, from `Serialize` structs that document the answers too.
-//! - [`live`]: the poller asks the game servers where they are ([`live::poller`]; in testing
-//!   mode the [`live::simulator`] answers) and learns each server's slot and numbers its plays
-//!   ([`live::slots`], kept in [`db::tracks`]), the rotation math projects that to any instant
+//!   included), the shared answers (`"OK"`, text, ETag'd JSON), the body readers, the auth
+//!   extractors with their in-memory token checks, the one answer cache for every computed
+//!   answer ([`api::cache`]: history, live and schedule answers, per user where personal, keyed
+//!   by what they depend on), the admission of `/live` streams ([`api::streams`]: in all and per
+//!   client). Handler modules import none of each other. Each request body is one struct that
+//!   serde reads as the old frontends send it (`api/input.rs`: lenient field readers, the old
+//!   400 messages naming the key) and that documents the body; `TryFrom` turns it into domain
+//!   types. They call `db::…` through [`db::Db::run`] (off the async runtime) and answer JSON
+//!   in the old shapes, from `Serialize` structs that document the answers too; `/healthz`
+//!   gathers the typed health of each part from its owner.
+//! - [`live`], in the order its data flows: the [`live::lineup`] (servers and playlists,
+//!   resolved at start); the [`live::poller`] asks the [`live::source`] (the game-server API, or
+//!   the [`live::simulator`] in testing mode), merges each answer into a new
+//!   [`live::LiveSnapshot`] (per server a [`live::state::ServerState`]), learns each server's
+//!   slot and numbers its plays ([`live::slots`], kept in [`db::tracks`]) and publishes it
+//!   through the [`live::Live`] handle; the pure rotation math projects that to any instant
 //!   with the slot as input ([`live::rotation`], [`live::schedule`]), and the
 //!   [`live::timetable`] with absolute play times, built once per second and snapshot, feeds
 //!   `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier, which all
-//!   name a play by its identity (server, play number).
+//!   name a play by its identity (server, play number). No module of `live` imports one that
+//!   imports it back.
 //! - [`finishes`]: the follower polls the records API during the event within a request budget
 //!   ([`finishes::budget`]), turns what changed into finish/PB/WR/milestone happenings
 //!   ([`finishes::diff`], [`finishes::wr`]), stores them ([`db::finishes`]) and publishes them to
@@ -40,7 +51,9 @@
 //!   sent by the records updater (`PUT /manage/worldrecords/…`) take the same path.
 //! - [`oauth`] is the Discord side of the account link (`/discord/link`); [`notify::mentions`]
 //!   decides who a Discord message may ping (verified ids only once linking is configured).
-//! - [`notify`] rings alarms on Discord; [`calendar`] writes the iCalendar feed; [`records`]
+//! - [`notify`] rings alarms on Discord: a pure rule ([`notify::due`]) picks the plays whose
+//!   reminder time has come, the planner claims them in SQLite ([`db::notifications`]) and
+//!   delivers one message per play. [`calendar`] writes the iCalendar feed; [`records`]
 //!   talks to the records API (each request answered within 2.5 s, the last good answer standing
 //!   in when it is slow or down); [`mail`] sends reset mails; [`auth`] signs tokens and hashes
 //!   passwords on the [`hashpool`] threads; [`ratelimit`] limits guesses (per client, an IPv6
@@ -49,14 +62,16 @@
 //!   blocking pool that [`db::Db::run`] uses; both `hashpool` and `outbound` are [`workers`]
 //!   pools (bounded queues, abandoned jobs skipped).
 //! - [`serve`] runs the connection loop of [`server`] (header, body and idle timeouts, a
-//!   write-stall deadline, a connection cap, a bounded graceful shutdown) beside the
-//!   background tasks ([`Background`]).
+//!   write-stall deadline, a connection cap with a 1024-deep listen backlog, a bounded graceful
+//!   shutdown) beside the background tasks ([`Background`]).
 //! - [`metrics`] counts requests, polls, deliveries, cache hits, hashing and pool waits through
 //!   the `metrics` facade (one call per event) and serves them in Prometheus text on the private
 //!   `metrics_listen` port, never on the public one.
 //! - [`event`] decides the event phase from the configured window and the injectable [`clock`].
 //! - [`tmtext`] turns Trackmania `$`-formatted names into plain text or safe HTML; [`mapcsv`]
 //!   reads the admin's map list upload; [`import`] reads the old MariaDB dump.
+//!
+//! The reference for operators, players and developers is in `docs/` (start at the README).
 #![forbid(unsafe_code)]
 
 use std::future::Future;
