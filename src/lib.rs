@@ -42,8 +42,8 @@
 //!   with the slot as input ([`live::rotation`], [`live::schedule`]), and the
 //!   [`live::timetable`] with absolute play times, built once per second and snapshot, feeds
 //!   `/schedule`, `/alarms`, the calendar, `/live` ([`live::feed`]) and the notifier, which all
-//!   name a play by its identity (server, play number). No module of `live` imports one that
-//!   imports it back.
+//!   name a play by its identity (server, play number). No two submodules of `live` import
+//!   each other.
 //! - [`finishes`]: the follower polls the records API during the event within a request budget
 //!   ([`finishes::budget`]), turns what changed into finish/PB/WR/milestone happenings
 //!   ([`finishes::diff`], [`finishes::wr`]), stores them ([`db::finishes`]) and publishes them to
