@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use kacky_backend::hashpool::{Kind, QUEUE};
 use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{spawn, spawn_with, Options, TestApp, LIVE_KK7};
 
@@ -117,9 +117,10 @@ async fn registrations_whose_clients_left_are_skipped() {
         started_rx.recv_timeout(Duration::from_secs(30)).expect("a hashing thread is held");
     }
     let skipped_before = hasher.skipped();
-    // Forty registrations from forty addresses, each on its own connection: a full queue
-    // waits, the rest get 503. (Raw sockets: a dropped reqwest future need not close its
-    // connection at once, a dropped socket does.)
+    // Forty registrations from forty addresses, each on its own connection and one after the
+    // other: the first 32 wait in the queue, the other 8 get 503 (read before the next one is
+    // sent, so none of them can arrive after the hang-ups and take a freed place). Raw sockets:
+    // a dropped reqwest future need not close its connection at once, a dropped socket does.
     let addr = app.url("/").trim_start_matches("http://").trim_end_matches('/').to_owned();
     let mut clients = Vec::new();
     for i in 0..40 {
@@ -133,12 +134,21 @@ async fn registrations_whose_clients_left_are_skipped() {
             body.len()
         );
         socket.write_all(request.as_bytes()).await.unwrap();
+        if i < QUEUE {
+            let started = Instant::now();
+            while hasher.queued(Kind::NewPassword) < i + 1 {
+                assert!(started.elapsed() < Duration::from_secs(30), "registration {i} never queued");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        } else {
+            let mut head = [0u8; 12];
+            tokio::time::timeout(Duration::from_secs(30), socket.read_exact(&mut head))
+                .await
+                .expect("an answer to the registration beyond the queue")
+                .unwrap();
+            assert_eq!(&head, b"HTTP/1.1 503", "registration {i} finds the queue full");
+        }
         clients.push(socket);
-    }
-    let started = Instant::now();
-    while hasher.queued(Kind::NewPassword) < QUEUE {
-        assert!(started.elapsed() < Duration::from_secs(30), "the flood never filled the queue");
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // The clients hang up. The queue empties as the server notices, while no hash can run.
     drop(clients);
