@@ -1,4 +1,5 @@
-//! Outgoing HTTP runs here: the records API, the game-server API, Discord and SendGrid calls
+//! Outgoing HTTP runs here: the records API, the game-server API, Discord (webhooks and OAuth2,
+//! on separate threads) and SendGrid calls
 //! are blocking `ureq` calls (up to 5–10 s each when the other side is slow), and on tokio's
 //! blocking pool they would compete with every [`crate::db::Db::run`]. Instead each upstream
 //! service has its own small, fixed set of threads with a bounded queue ([`crate::workers`]):
@@ -26,14 +27,17 @@ pub enum Service {
     Records,
     /// The game-server API (`gameserver_api_url`): the poller, one call per poll.
     GameServer,
-    /// Discord webhooks (alarm notifications).
+    /// Discord webhooks (alarm notifications, the finish poster).
     Discord,
+    /// Discord's OAuth2 token and user endpoints (linking an account): a player waits on these,
+    /// so a burst of alarm deliveries on [`Service::Discord`] must not hold them up.
+    DiscordOAuth,
     /// SendGrid (password-reset mails).
     Mail,
 }
 
 impl Service {
-    const ALL: [Service; 4] = [Self::Records, Self::GameServer, Self::Discord, Self::Mail];
+    const ALL: [Service; 5] = [Self::Records, Self::GameServer, Self::Discord, Self::DiscordOAuth, Self::Mail];
 
     /// Threads and queue places: the records API serves page views (answers are cached 30 s),
     /// the others a call now and then.
@@ -42,6 +46,7 @@ impl Service {
             Self::Records => (8, 32),
             Self::GameServer => (2, 4),
             Self::Discord => (2, 16),
+            Self::DiscordOAuth => (2, 8),
             Self::Mail => (2, 16),
         }
     }
@@ -56,6 +61,7 @@ impl Service {
             Self::Records => "the records API",
             Self::GameServer => "the game-server API",
             Self::Discord => "Discord",
+            Self::DiscordOAuth => "Discord's OAuth2 API",
             Self::Mail => "SendGrid",
         }
     }
@@ -89,7 +95,7 @@ impl Default for Outbound {
 }
 
 impl Outbound {
-    /// Starts the threads of every service (14 in all, idle until called).
+    /// Starts the threads of every service (16 in all, idle until called).
     pub fn new() -> Self {
         let lanes = Service::ALL
             .iter()
@@ -125,13 +131,19 @@ mod tests {
     use super::*;
 
     /// A hanging service fills its own threads and queue, then is refused at once; the
-    /// other services still run.
+    /// other services still run (a hanging records API delays no poll or alarm, a burst of
+    /// alarm webhooks no account link).
     #[tokio::test]
     async fn a_hanging_service_blocks_only_itself() {
+        hang_only(Service::Records).await;
+        hang_only(Service::Discord).await;
+    }
+
+    async fn hang_only(hanging: Service) {
         let out = Outbound::new();
         let (release, hang) = std::sync::mpsc::channel::<()>();
         let hang = Arc::new(std::sync::Mutex::new(hang));
-        let (threads, queue) = Service::Records.size();
+        let (threads, queue) = hanging.size();
         let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut waiting = Vec::new();
         // First every thread gets a hanging call, then the queue fills.
@@ -139,7 +151,7 @@ mod tests {
             for _ in 0..n {
                 let (out, hang, started) = (out.clone(), hang.clone(), started.clone());
                 waiting.push(tokio::spawn(async move {
-                    out.run(Service::Records, move || {
+                    out.run(hanging, move || {
                         started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         let _ = hang.lock().unwrap().recv();
                     })
@@ -149,7 +161,7 @@ mod tests {
             loop {
                 let done = match wait_for {
                     "started" => started.load(std::sync::atomic::Ordering::SeqCst) == threads,
-                    _ => out.queued(Service::Records) == queue,
+                    _ => out.queued(hanging) == queue,
                 };
                 if done {
                     break;
@@ -157,8 +169,10 @@ mod tests {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             }
         }
-        assert_eq!(out.run(Service::Records, || ()).await, Err(OutboundError::Busy(Service::Records)));
-        assert_eq!(out.run(Service::GameServer, || 5).await, Ok(5));
+        assert_eq!(out.run(hanging, || ()).await, Err(OutboundError::Busy(hanging)));
+        for other in Service::ALL.into_iter().filter(|s| *s != hanging) {
+            assert_eq!(out.run(other, || 5).await, Ok(5), "{other} waits behind {hanging}");
+        }
         assert_eq!(
             OutboundError::Busy(Service::Records).to_string(),
             "too many calls to the records API are waiting for it (it is slow or down)"

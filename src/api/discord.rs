@@ -171,7 +171,7 @@ async fn link(state: &AppState, q: &HashMap<String, String>) -> Result<Outcome, 
     let oauth = state.oauth.clone().ok_or_else(|| ApiError::internal(anyhow::anyhow!("OAuth is gone")))?;
     let verified = state
         .outbound
-        .run(crate::outbound::Service::Discord, move || oauth.verify(&code))
+        .run(crate::outbound::Service::DiscordOAuth, move || oauth.verify(&code))
         .await
         .unwrap_or_else(|e| Err(OAuthError::Unreachable(e.to_string())));
     let user = match verified {
