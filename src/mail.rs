@@ -28,13 +28,7 @@ impl Mailer {
         if !s.sendgrid_api_key.is_set() {
             return Self::Log;
         }
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .into();
+        let agent = crate::outbound::agent(Duration::from_secs(5), Duration::from_secs(10), None);
         Self::SendGrid {
             agent,
             url: format!("{}/v3/mail/send", s.sendgrid_api_url.trim_end_matches('/')),

@@ -60,13 +60,7 @@ impl DiscordOAuth {
         if !s.discord_client_id.is_set() || !s.discord_client_secret.is_set() || s.public_url.is_empty() {
             return None;
         }
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(TIMEOUT))
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .into();
+        let agent = crate::outbound::agent(Duration::from_secs(5), TIMEOUT, None);
         Some(Self {
             agent,
             base: s.discord_api_url.clone(),

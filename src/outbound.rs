@@ -17,8 +17,23 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::workers::{RunError, Workers};
+
+/// The HTTP agent every upstream client uses: statuses are answers to read, not errors, no
+/// proxy from the environment, and the given deadlines (`per_read` for long answers that must
+/// keep arriving).
+pub fn agent(connect: Duration, global: Duration, per_read: Option<Duration>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_per_read(per_read)
+        .timeout_global(Some(global))
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .into()
+}
 
 /// An upstream service, each with its own threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

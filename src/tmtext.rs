@@ -413,6 +413,13 @@ impl Document {
     }
 }
 
+/// `text` with HTML-significant characters escaped, for text and quoted attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
 /// Escapes HTML-significant characters, valid both in text and in
 /// double- or single-quoted attribute values.
 fn escape_into(out: &mut String, text: &str) {

@@ -207,7 +207,7 @@ fn answer(state: &AppState, headers: &HeaderMap, o: Outcome) -> Response {
     if wants_html {
         let page = format!(
             "<!doctype html><meta charset=\"utf-8\"><title>Discord link</title><p>{}</p>",
-            html_escape(&o.message)
+            crate::tmtext::escape_html(&o.message)
         );
         return (o.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
     }
@@ -216,19 +216,4 @@ fn answer(state: &AppState, headers: &HeaderMap, o: Outcome) -> Response {
         return (o.status, Json(LinkedAnswer { linked })).into_response();
     }
     ApiError::Msg(o.status, o.message).into_response()
-}
-
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -69,14 +69,7 @@ impl HttpSource {
     pub(super) fn new(url: &str, password: &str, poll_interval_s: u64) -> Self {
         let read_timeout = MAX_READ.min(Duration::from_secs(poll_interval_s.max(1)));
         let connect = MAX_CONNECT.min(read_timeout);
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(connect))
-            .timeout_per_read(Some(read_timeout))
-            .timeout_global(Some(connect + read_timeout))
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .into();
+        let agent = crate::outbound::agent(connect, connect + read_timeout, Some(read_timeout));
         Self { agent, url: url.to_owned(), password: password.to_owned(), read_timeout }
     }
 

@@ -37,13 +37,7 @@ pub enum SendError {
 
 impl Webhook {
     pub fn new(url: &str) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(TIMEOUT))
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .into();
+        let agent = crate::outbound::agent(Duration::from_secs(5), TIMEOUT, None);
         Self { agent, url: url.to_owned() }
     }
 

@@ -121,14 +121,8 @@ pub struct RecordsClient {
 
 impl RecordsClient {
     pub fn from_settings(s: &Settings, current_ids: Vec<i64>) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(TIMEOUT))
-            .timeout_global(Some(TIMEOUT))
-            // Statuses are answers to pass through, not errors.
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .into();
+        // Statuses are answers to pass through, not errors.
+        let agent = crate::outbound::agent(TIMEOUT, TIMEOUT, None);
         let fixtures = s.testing_mode.then(|| Fixtures {
             edition: s.edition.get(),
             ids: current_ids,
