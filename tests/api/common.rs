@@ -152,14 +152,7 @@ impl Drop for Fake {
 
 impl TestApp {
     pub async fn post_json(&self, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
-        let mut req = self.client.post(self.url(path)).json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        self.send_json(reqwest::Method::POST, path, body, token).await
     }
 
     /// A request with a JSON body (PUT, DELETE …) and an optional token.
