@@ -209,7 +209,7 @@ fn answer(state: &AppState, headers: &HeaderMap, o: Outcome) -> Response {
             "<!doctype html><meta charset=\"utf-8\"><title>Discord link</title><p>{}</p>",
             crate::tmtext::escape_html(&o.message)
         );
-        return (o.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
+        return (o.status, [(header::CONTENT_TYPE, super::openapi::TEXT)], page).into_response();
     }
     if let Some(l) = o.linked {
         let linked = LinkedAccount { id: l.id, name: l.name };
